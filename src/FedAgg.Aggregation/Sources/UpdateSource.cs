@@ -22,6 +22,13 @@ public abstract class UpdateSource : IDisposable
     /// <summary>Copies <c>destination.Length</c> values of update <paramref name="index"/>, starting at coordinate <paramref name="start"/>.</summary>
     public abstract void ReadRow(int index, long start, Span<float> destination);
 
+    /// <summary>
+    /// Where the source keeps update <paramref name="index"/> as float32 in memory that stays valid and unmoved until the
+    /// source is disposed, returns a pointer to coordinate <paramref name="start"/> so that kernels read it in place;
+    /// otherwise returns zero and the engine copies through <see cref="ReadRow"/>.
+    /// </summary>
+    internal virtual nint TryGetRowPointer(int index, long start) => 0;
+
     /// <summary>An in-memory source over arrays, which must all have the same length.</summary>
     public static UpdateSource FromArrays(IReadOnlyList<float[]> updates)
     {
@@ -51,7 +58,54 @@ public abstract class UpdateSource : IDisposable
 
 internal sealed class MemoryUpdateSource(ReadOnlyMemory<float>[] updates, IReadOnlyList<string>? names) : UpdateSource
 {
+    private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[updates.Length];
+    private readonly Lock _pinLock = new();
+    private bool _pinned;
+
     public override int Count => updates.Length;
+
+    internal override unsafe nint TryGetRowPointer(int index, long start)
+    {
+        if (!_pinned)
+        {
+            PinAll();
+        }
+
+        return (nint)((float*)_pins[index].Pointer + start);
+    }
+
+    private void PinAll()
+    {
+        lock (_pinLock)
+        {
+            if (_pinned)
+            {
+                return;
+            }
+
+            for (var i = 0; i < updates.Length; i++)
+            {
+                _pins[i] = updates[i].Pin();
+            }
+
+            Volatile.Write(ref _pinned, true);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (_pinned)
+        {
+            foreach (var pin in _pins)
+            {
+                pin.Dispose();
+            }
+
+            _pinned = false;
+        }
+
+        base.Dispose(disposing);
+    }
 
     public override long Length => updates.Length == 0 ? 0 : updates[0].Length;
 
