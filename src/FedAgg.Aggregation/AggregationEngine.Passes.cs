@@ -10,7 +10,22 @@ public sealed partial class AggregationEngine
     /// <summary>Per-worker scratch for one pass; all native, released when the pass ends.</summary>
     private sealed unsafe class Worker(UpdateSource source, int rows, int block, FiniteTracker? tracker) : IDisposable
     {
-        public RowFetcher Fetcher { get; } = new(source, rows, block, tracker);
+        public RowFetcher Fetcher { get; } = new(source, rows, block);
+
+        /// <summary>Set in the first pass over the raw inputs: kernels check rows for NaN/±Inf while they are in cache.</summary>
+        public FiniteTracker? Tracker { get; } = tracker;
+
+        /// <summary>Checks the fetched rows (slot k holds update rows[k]) over the block.</summary>
+        public void CheckFetched(ReadOnlySpan<int> rows, long start, int length)
+        {
+            if (Tracker is { } tracker)
+            {
+                for (var k = 0; k < rows.Length; k++)
+                {
+                    tracker.Check(rows[k], start, (float*)Fetcher.Rows[k], length);
+                }
+            }
+        }
 
         public NativeBuffer<float> Output { get; } = new(block, clear: false);
 
@@ -83,7 +98,7 @@ public sealed partial class AggregationEngine
             (w, _, start, length) =>
             {
                 w.Fetcher.Fetch(rows, start, length);
-                CoordinateKernels.Mean(w.Fetcher.Rows.AsSpan(0, rows.Length), length, rows.Length, w.Output.Pointer, w.Accumulator!.Pointer);
+                CoordinateKernels.Mean(w.Fetcher.Rows.AsSpan(0, rows.Length), length, rows.Length, w.Output.Pointer, w.Accumulator!.Pointer, w.Tracker, rows, start);
                 output.Write(start, new ReadOnlySpan<float>(w.Output.Pointer, length));
             });
     }
@@ -110,6 +125,7 @@ public sealed partial class AggregationEngine
             {
                 w.Fetcher.Fetch(rows, start, length);
                 CoordinateKernels.Sorted(w.Fetcher.Rows.AsSpan(0, n), length, reduction, k, network, w.Output.Pointer, w.Keys!.Pointer);
+                w.CheckFetched(rows, start, length);
                 output.Write(start, new ReadOnlySpan<float>(w.Output.Pointer, length));
             });
     }
@@ -172,6 +188,7 @@ public sealed partial class AggregationEngine
                     for (var i = 0; i < n; i++)
                     {
                         Center((float*)w.Shifted[i], mu, y + ((long)i * chunk), len, vectors * DotKernels.Lanes);
+                        w.Tracker?.Check(i, start + offset, (float*)w.Shifted[i], len);
                     }
 
                     DotKernels.GramChunk(y, padded, chunk, vectors, w.Partials!.Pointer + ((long)ch * padded * padded), padded);
@@ -286,6 +303,7 @@ public sealed partial class AggregationEngine
 
                 if (result is null)
                 {
+                    w.CheckFetched(rows, start, length);
                     return;
                 }
 
@@ -293,6 +311,7 @@ public sealed partial class AggregationEngine
                 for (var i = 0; i < n; i++)
                 {
                     DotKernels.SquaredNormPartials((float*)w.Fetcher.Rows[i], v, length, partials + ((long)i * chunksPerBlock));
+                    w.Tracker?.Check(i, start, (float*)w.Fetcher.Rows[i], length);
                 }
 
                 var chunks = (length + chunk - 1) / chunk;

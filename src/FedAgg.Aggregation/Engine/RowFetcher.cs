@@ -9,15 +9,13 @@ namespace FedAgg.Aggregation;
 internal sealed unsafe class RowFetcher : IDisposable
 {
     private readonly UpdateSource _source;
-    private readonly FiniteTracker? _tracker;
     private readonly int _capacityRows;
     private readonly int _capacityLength;
     private float* _scratch;
 
-    public RowFetcher(UpdateSource source, int capacityRows, int capacityLength, FiniteTracker? tracker)
+    public RowFetcher(UpdateSource source, int capacityRows, int capacityLength)
     {
         _source = source;
-        _tracker = tracker;
         _capacityRows = capacityRows;
         _capacityLength = capacityLength;
         Rows = new nint[capacityRows];
@@ -56,7 +54,6 @@ internal sealed unsafe class RowFetcher : IDisposable
         }
 
         Rows[slot] = pointer;
-        _tracker?.Check(row, start, (float*)pointer, length);
     }
 
     private float* Scratch

@@ -29,16 +29,18 @@ internal static unsafe class CoordinateKernels
 
     /// <summary><c>destination[c] = f32(dsum over rows in order of rows[r][c] / divisor)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Mean(ReadOnlySpan<nint> rows, int length, double divisor, float* destination, double* accumulator)
+    public static void Mean(
+        ReadOnlySpan<nint> rows, int length, double divisor, float* destination, double* accumulator,
+        FiniteTracker? tracker = null, ReadOnlySpan<int> rowIds = default, long start = 0)
     {
         var div = Vector512.Create(divisor);
         for (var segment = 0; segment < length; segment += MeanSegment)
         {
             var len = Math.Min(MeanSegment, length - segment);
             NativeMemory.Clear(accumulator, (nuint)(len * sizeof(double)));
-            foreach (var row in rows)
+            for (var r = 0; r < rows.Length; r++)
             {
-                var x = (float*)row + segment;
+                var x = (float*)rows[r] + segment;
                 var c = 0;
                 for (; c <= len - Lanes; c += Lanes)
                 {
@@ -51,6 +53,8 @@ internal static unsafe class CoordinateKernels
                 {
                     accumulator[c] += x[c];
                 }
+
+                tracker?.Check(rowIds[r], start + segment, x, len);
             }
 
             var d = destination + segment;

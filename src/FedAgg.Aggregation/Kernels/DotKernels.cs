@@ -5,7 +5,7 @@ namespace FedAgg.Aggregation.Kernels;
 
 /// <summary>
 /// The deterministic dot product of docs/AGGREGATION.md: per 1024-coordinate chunk, 16 float32 lanes (lane = c mod 16)
-/// each a fused multiply-add chain in ascending c, then the lanes summed in double in lane order. Chunk partials are
+/// each a fused multiply-add chain in ascending c, then the lanes folded pairwise in double (<see cref="LaneSum"/>). Chunk partials are
 /// summed in chunk order by the caller. Vector512 lanes are exactly the 16 lanes, so the width never shows.
 /// </summary>
 [SkipLocalsInit]
@@ -52,17 +52,17 @@ internal static unsafe class DotKernels
         }
     }
 
-    /// <summary>The 16 lanes summed in double, lane 0 first.</summary>
+    /// <summary>
+    /// The 16 lanes widened to double and folded pairwise: lane i + lane i+8 (i &lt; 8), then i + i+4 (i &lt; 4), then
+    /// i + i+2 (i &lt; 2), then 0 + 1. A fixed tree, so any implementation reproduces it; vectors do it in three adds.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double LaneSum(Vector512<float> lanes)
     {
-        var s = 0.0;
-        for (var l = 0; l < Lanes; l++)
-        {
-            s += lanes.GetElement(l);
-        }
-
-        return s;
+        var eight = Vector512.WidenLower(lanes) + Vector512.WidenUpper(lanes);
+        var four = eight.GetLower() + eight.GetUpper();
+        var two = four.GetLower() + four.GetUpper();
+        return two.GetElement(0) + two.GetElement(1);
     }
 
     /// <summary>
