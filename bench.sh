@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Aggregation benchmarks (not part of the test suite). Builds loadtests/FedAgg.Benchmarks in Release and runs it.
+#   ./bench.sh                       table: n ∈ {10,50,100}, d ∈ {1e5,1e6}, every rule, copy/naive/numpy baselines
+#   ./bench.sh --quick               a short run (d = 1e5, 3 runs)
+#   ./bench.sh --n 100 --d 1e7 --rules mean,median   big inputs must be asked for (n=100, d=1e7 is 4 GB)
+#   ./bench.sh --bdn [--filter *Median*]             BenchmarkDotNet with [MemoryDiagnoser] (allocations)
+#   ./bench.sh --help
+# The table goes to stdout and to loadtests/reports/bench-<UTC timestamp>.md. numpy columns need Debian's
+# /usr/bin/python3 with numpy (apt-get install python3-numpy libopenblas0-pthread); without it they are left out.
+# FEDAGG_BENCH_ARTIFACTS sets the build output folder (default: artifacts/bench under the repository).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+artifacts="${FEDAGG_BENCH_ARTIFACTS:-$root/artifacts/bench}"
+
+dotnet build loadtests/FedAgg.Benchmarks/FedAgg.Benchmarks.csproj -c Release -nologo -v quiet \
+  --artifacts-path "$artifacts" >&2
+exec dotnet "$artifacts/bin/FedAgg.Benchmarks/release/FedAgg.Benchmarks.dll" "$@"
