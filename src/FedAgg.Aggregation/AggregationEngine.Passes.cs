@@ -5,7 +5,7 @@ namespace FedAgg.Aggregation;
 
 public sealed partial class AggregationEngine
 {
-    private const int MeanSegment = 2048;
+    private const int MeanSegment = CoordinateKernels.MeanSegment;
 
     /// <summary>Per-worker scratch for one pass; all native, released when the pass ends.</summary>
     private sealed unsafe class Worker(UpdateSource source, int rows, int block, FiniteTracker? tracker) : IDisposable
@@ -115,17 +115,16 @@ public sealed partial class AggregationEngine
         };
         var network = SortingNetwork.For(n, first, last);
 
-        // Small blocks keep a block's rows in L2 while the network walks them 16 coordinates at a time.
+        // Small blocks keep a block's transposed keys in L2 while the network sorts them group by group.
         var l2Block = Math.Max(DotKernels.Chunk, (int)(256L * 1024 / ((long)n * sizeof(float)) / DotKernels.Chunk * DotKernels.Chunk));
-        var block = Math.Min(pipeline.BlockCoordinates(n), l2Block);
+        var block = Math.Min(pipeline.BlockCoordinates(2 * n), l2Block);
         RunPass(
             source, n, block, pipeline,
-            w => w.Keys = new NativeBuffer<Vector512<int>>(n, clear: false),
+            w => w.Keys = new NativeBuffer<Vector512<int>>((long)n * ((block + CoordinateKernels.Lanes - 1) / CoordinateKernels.Lanes), clear: false),
             (w, _, start, length) =>
             {
                 w.Fetcher.Fetch(rows, start, length);
-                CoordinateKernels.Sorted(w.Fetcher.Rows.AsSpan(0, n), length, reduction, k, network, w.Output.Pointer, w.Keys!.Pointer);
-                w.CheckFetched(rows, start, length);
+                CoordinateKernels.Sorted(w.Fetcher.Rows.AsSpan(0, n), length, reduction, k, network, w.Output.Pointer, w.Keys!.Pointer, w.Tracker, rows, start);
                 output.Write(start, new ReadOnlySpan<float>(w.Output.Pointer, length));
             });
     }

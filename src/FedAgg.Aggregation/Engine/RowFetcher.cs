@@ -27,6 +27,17 @@ internal sealed unsafe class RowFetcher : IDisposable
     /// <summary>Makes <see cref="Rows"/>[k] point at coordinates [start, start+length) of update <paramref name="indices"/>[k].</summary>
     public void Fetch(ReadOnlySpan<int> indices, long start, int length)
     {
+        if (_source.PrefersBatchReads)
+        {
+            _source.ReadRows(indices, start, length, new Span<float>(Scratch, checked(indices.Length * length)));
+            for (var k = 0; k < indices.Length; k++)
+            {
+                Rows[k] = (nint)(Scratch + ((long)k * length));
+            }
+
+            return;
+        }
+
         for (var k = 0; k < indices.Length; k++)
         {
             FetchOne(k, indices[k], start, length);

@@ -25,7 +25,7 @@ internal enum SortedReduction
 internal static unsafe class CoordinateKernels
 {
     public const int Lanes = 16;
-    private const int MeanSegment = 2048;
+    public const int MeanSegment = 4096;
 
     /// <summary><c>destination[c] = f32(dsum over rows in order of rows[r][c] / divisor)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -38,7 +38,49 @@ internal static unsafe class CoordinateKernels
         {
             var len = Math.Min(MeanSegment, length - segment);
             NativeMemory.Clear(accumulator, (nuint)(len * sizeof(double)));
-            for (var r = 0; r < rows.Length; r++)
+            // Four rows per sweep: the accumulator is read and written once per four rows, and the prefetcher
+            // follows four streams at a time. The adds stay in row order per coordinate.
+            var r = 0;
+            for (; r + 4 <= rows.Length; r += 4)
+            {
+                var x0 = (float*)rows[r] + segment;
+                var x1 = (float*)rows[r + 1] + segment;
+                var x2 = (float*)rows[r + 2] + segment;
+                var x3 = (float*)rows[r + 3] + segment;
+                var c = 0;
+                for (; c <= len - Lanes; c += Lanes)
+                {
+                    var v0 = Vector512.Load(x0 + c);
+                    var v1 = Vector512.Load(x1 + c);
+                    var v2 = Vector512.Load(x2 + c);
+                    var v3 = Vector512.Load(x3 + c);
+                    var lo = Vector512.Load(accumulator + c) + Vector512.WidenLower(v0);
+                    var hi = Vector512.Load(accumulator + c + 8) + Vector512.WidenUpper(v0);
+                    lo += Vector512.WidenLower(v1);
+                    hi += Vector512.WidenUpper(v1);
+                    lo += Vector512.WidenLower(v2);
+                    hi += Vector512.WidenUpper(v2);
+                    lo += Vector512.WidenLower(v3);
+                    hi += Vector512.WidenUpper(v3);
+                    Vector512.Store(lo, accumulator + c);
+                    Vector512.Store(hi, accumulator + c + 8);
+                }
+
+                for (; c < len; c++)
+                {
+                    accumulator[c] = accumulator[c] + x0[c] + x1[c] + x2[c] + x3[c];
+                }
+
+                if (tracker is not null)
+                {
+                    tracker.Check(rowIds[r], start + segment, x0, len);
+                    tracker.Check(rowIds[r + 1], start + segment, x1, len);
+                    tracker.Check(rowIds[r + 2], start + segment, x2, len);
+                    tracker.Check(rowIds[r + 3], start + segment, x3, len);
+                }
+            }
+
+            for (; r < rows.Length; r++)
             {
                 var x = (float*)rows[r] + segment;
                 var c = 0;
@@ -76,52 +118,61 @@ internal static unsafe class CoordinateKernels
     /// <summary>
     /// Sorts each coordinate's values across the rows with <paramref name="network"/> and reduces them as
     /// <paramref name="reduction"/> says; <paramref name="k"/> is the trim count or Bulyan's β.
+    /// <paramref name="keys"/> holds ⌈length/16⌉·n vectors: rows are first transposed into one key group per 16
+    /// coordinates (reading each row sequentially), so the network then runs on a group that sits in L1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Sorted(ReadOnlySpan<nint> rows, int length, SortedReduction reduction, int k, int[] network, float* destination, Vector512<int>* keys)
+    public static void Sorted(
+        ReadOnlySpan<nint> rows, int length, SortedReduction reduction, int k, int[] network, float* destination, Vector512<int>* keys,
+        FiniteTracker? tracker = null, ReadOnlySpan<int> rowIds = default, long start = 0)
     {
         var n = rows.Length;
+        var groups = (length + Lanes - 1) / Lanes;
+        var full = length / Lanes;
         var tail = stackalloc float[Lanes];
+        for (var r = 0; r < n; r++)
+        {
+            var x = (float*)rows[r];
+            var target = keys + r;
+            for (var g = 0; g < full; g++)
+            {
+                target[(long)g * n] = ToKey(Vector512.Load(x + (g * Lanes)));
+            }
+
+            if (full < groups)
+            {
+                // Padding lanes are sorted too but never written: lanes are independent.
+                new Span<float>(tail, Lanes).Clear();
+                new ReadOnlySpan<float>(x + (full * Lanes), length - (full * Lanes)).CopyTo(new Span<float>(tail, Lanes));
+                target[(long)full * n] = ToKey(Vector512.Load(tail));
+            }
+
+            tracker?.Check(rowIds[r], start, x, length);
+        }
+
         fixed (int* net = network)
         {
             var comparators = network.Length;
-            for (var c = 0; c < length; c += Lanes)
+            for (var g = 0; g < groups; g++)
             {
-                var partial = length - c < Lanes;
-                for (var r = 0; r < n; r++)
-                {
-                    Vector512<float> v;
-                    if (!partial)
-                    {
-                        v = Vector512.Load((float*)rows[r] + c);
-                    }
-                    else
-                    {
-                        // Padding lanes are sorted too but never written: lanes are independent.
-                        new Span<float>(tail, Lanes).Clear();
-                        new ReadOnlySpan<float>((float*)rows[r] + c, length - c).CopyTo(new Span<float>(tail, Lanes));
-                        v = Vector512.Load(tail);
-                    }
-
-                    keys[r] = ToKey(v);
-                }
-
+                var group = keys + ((long)g * n);
                 for (var p = 0; p < comparators; p += 2)
                 {
-                    var a = keys[net[p]];
-                    var b = keys[net[p + 1]];
-                    keys[net[p]] = Vector512.Min(a, b);
-                    keys[net[p + 1]] = Vector512.Max(a, b);
+                    var a = group[net[p]];
+                    var b = group[net[p + 1]];
+                    group[net[p]] = Vector512.Min(a, b);
+                    group[net[p + 1]] = Vector512.Max(a, b);
                 }
 
                 var result = reduction switch
                 {
-                    SortedReduction.Median => MedianOfSorted(keys, n),
-                    SortedReduction.TrimmedMean => MeanOfSorted(keys, k, n - k),
-                    _ => NearestToMedianOfSorted(keys, n, k),
+                    SortedReduction.Median => MedianOfSorted(group, n),
+                    SortedReduction.TrimmedMean => MeanOfSorted(group, k, n - k),
+                    _ => NearestToMedianOfSorted(group, n, k),
                 };
 
-                if (!partial)
+                var c = g * Lanes;
+                if (g < full)
                 {
                     Vector512.Store(result, destination + c);
                 }

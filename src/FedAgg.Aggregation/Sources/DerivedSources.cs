@@ -14,6 +14,19 @@ internal sealed class SubsetSource(UpdateSource inner, int[] indices) : UpdateSo
     public override void ReadRow(int index, long start, Span<float> destination) => inner.ReadRow(indices[index], start, destination);
 
     internal override nint TryGetRowPointer(int index, long start) => inner.TryGetRowPointer(indices[index], start);
+
+    internal override bool PrefersBatchReads => inner.PrefersBatchReads;
+
+    internal override void ReadRows(ReadOnlySpan<int> rows, long start, int length, Span<float> destination)
+    {
+        var mapped = new int[rows.Length];
+        for (var k = 0; k < rows.Length; k++)
+        {
+            mapped[k] = indices[rows[k]];
+        }
+
+        inner.ReadRows(mapped, start, length, destination);
+    }
 }
 
 /// <summary>Checks every row it reads for NaN/±Inf on behalf of the engine when pre-aggregation steps sit between the raw inputs and the rule.</summary>
@@ -63,7 +76,8 @@ internal sealed class ClippedSource(UpdateSource inner, double[] scales) : Updat
 
 /// <summary>
 /// Rows that are each the mean of a group of the inner rows (bucketing's buckets, nearest-neighbour mixing's
-/// neighbourhoods): <c>f32(dsum over the group in its order / size)</c>.
+/// neighbourhoods): <c>f32(dsum over the group in its order / size)</c>. Batch reads fetch every inner row a block
+/// needs once, however many groups share it.
 /// </summary>
 internal sealed class GroupMeanSource(UpdateSource inner, int[][] groups) : UpdateSource
 {
@@ -71,34 +85,57 @@ internal sealed class GroupMeanSource(UpdateSource inner, int[][] groups) : Upda
 
     public override long Length => inner.Length;
 
-    public override void ReadRow(int index, long start, Span<float> destination)
+    internal override bool PrefersBatchReads => true;
+
+    public override void ReadRow(int index, long start, Span<float> destination) =>
+        ReadRows([index], start, destination.Length, destination);
+
+    internal override void ReadRows(ReadOnlySpan<int> indices, long start, int length, Span<float> destination)
     {
-        var group = groups[index];
-        var length = destination.Length;
-        var sums = ArrayPool<double>.Shared.Rent(length);
-        var row = ArrayPool<float>.Shared.Rent(length);
-        try
+        // Slot of each inner row in the batch, in first-use order.
+        var slotOf = new Dictionary<int, int>();
+        var needed = new List<int>();
+        foreach (var index in indices)
         {
-            Array.Clear(sums, 0, length);
-            foreach (var member in group)
+            foreach (var member in groups[index])
             {
-                inner.ReadRow(member, start, row.AsSpan(0, length));
-                for (var c = 0; c < length; c++)
+                if (slotOf.TryAdd(member, needed.Count))
                 {
-                    sums[c] += row[c];
+                    needed.Add(member);
                 }
             }
+        }
 
-            double size = group.Length;
-            for (var c = 0; c < length; c++)
+        var innerRows = ArrayPool<float>.Shared.Rent(needed.Count * length);
+        var sums = ArrayPool<double>.Shared.Rent(length);
+        try
+        {
+            inner.ReadRows(needed.ToArray(), start, length, innerRows.AsSpan(0, needed.Count * length));
+            for (var k = 0; k < indices.Length; k++)
             {
-                destination[c] = (float)(sums[c] / size);
+                var group = groups[indices[k]];
+                Array.Clear(sums, 0, length);
+                foreach (var member in group)
+                {
+                    var row = innerRows.AsSpan(slotOf[member] * length, length);
+                    for (var c = 0; c < length; c++)
+                    {
+                        sums[c] += row[c];
+                    }
+                }
+
+                double size = group.Length;
+                var target = destination.Slice(k * length, length);
+                for (var c = 0; c < length; c++)
+                {
+                    target[c] = (float)(sums[c] / size);
+                }
             }
         }
         finally
         {
+            ArrayPool<float>.Shared.Return(innerRows);
             ArrayPool<double>.Shared.Return(sums);
-            ArrayPool<float>.Shared.Return(row);
         }
     }
 }

@@ -29,6 +29,24 @@ public abstract class UpdateSource : IDisposable
     /// </summary>
     internal virtual nint TryGetRowPointer(int index, long start) => 0;
 
+    /// <summary>
+    /// Whether <see cref="ReadRows"/> is cheaper than one <see cref="ReadRow"/> per update (derived sources whose rows
+    /// share inputs, such as nearest-neighbour mixing).
+    /// </summary>
+    internal virtual bool PrefersBatchReads => false;
+
+    /// <summary>
+    /// Copies coordinates [start, start+length) of each update in <paramref name="indices"/> into consecutive
+    /// <paramref name="length"/>-long slices of <paramref name="destination"/>.
+    /// </summary>
+    internal virtual void ReadRows(ReadOnlySpan<int> indices, long start, int length, Span<float> destination)
+    {
+        for (var k = 0; k < indices.Length; k++)
+        {
+            ReadRow(indices[k], start, destination.Slice(k * length, length));
+        }
+    }
+
     /// <summary>An in-memory source over arrays, which must all have the same length.</summary>
     public static UpdateSource FromArrays(IReadOnlyList<float[]> updates)
     {
