@@ -12,8 +12,8 @@ public sealed record AggregationSettings(AggregationRule Rule, IReadOnlyList<Pre
 /// <summary>How the engine runs; none of these change the output bits.</summary>
 public sealed class AggregationOptions
 {
-    /// <summary>Coordinates per block (default 4096). Rounded down to a multiple of 1024 and shrunk to fit <see cref="MemoryBudgetBytes"/>.</summary>
-    public int BlockCoordinates { get; init; } = 4096;
+    /// <summary>Coordinates per block (default 16384). Rounded down to a multiple of 1024 and shrunk to fit <see cref="MemoryBudgetBytes"/>.</summary>
+    public int BlockCoordinates { get; init; } = 16384;
 
     /// <summary>Worker threads (default: the processor count). 1 runs on the calling thread.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;

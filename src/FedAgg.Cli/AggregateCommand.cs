@@ -29,7 +29,7 @@ internal static class AggregateCommand
         var bucketing = new Option<int?>("--bucketing") { Description = "Pre-step: average seeded random buckets of this size" };
         var seed = new Option<ulong>("--seed") { Description = "Seed for --bucketing", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var block = new Option<int>("--block") { Description = "Coordinates per block (multiple of 1024)", DefaultValueFactory = _ => 4096 };
+        var block = new Option<int>("--block") { Description = "Coordinates per block (multiple of 1024)", DefaultValueFactory = _ => 16384 };
         var budget = new Option<int>("--memory-mib") { Description = "Memory budget of the engine's buffers in MiB", DefaultValueFactory = _ => 256 };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the aggregate (1-D float32 .npy)", Required = true };
         var inputs = new Argument<string[]>("INPUT") { Description = ".npy files (1-D float32/float16) or directories of them, in index order", Arity = ArgumentArity.OneOrMore };

@@ -25,7 +25,7 @@ internal enum SortedReduction
 internal static unsafe class CoordinateKernels
 {
     public const int Lanes = 16;
-    public const int MeanSegment = 4096;
+    public const int MeanSegment = 16384;
 
     /// <summary><c>destination[c] = f32(dsum over rows in order of rows[r][c] / divisor)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -150,19 +150,12 @@ internal static unsafe class CoordinateKernels
             tracker?.Check(rowIds[r], start, x, length);
         }
 
-        fixed (int* net = network)
+        var compiled = CompiledNetwork.For(network);
         {
-            var comparators = network.Length;
             for (var g = 0; g < groups; g++)
             {
                 var group = keys + ((long)g * n);
-                for (var p = 0; p < comparators; p += 2)
-                {
-                    var a = group[net[p]];
-                    var b = group[net[p + 1]];
-                    group[net[p]] = Vector512.Min(a, b);
-                    group[net[p + 1]] = Vector512.Max(a, b);
-                }
+                compiled.Apply(group);
 
                 var result = reduction switch
                 {
