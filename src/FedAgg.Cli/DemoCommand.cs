@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using FedAgg.Aggregation;
+using FedAgg.Core;
 
 namespace FedAgg.Cli;
 
@@ -32,7 +33,7 @@ internal static class DemoCommand
             return 2;
         }
 
-        var random = new SplitMix(seed);
+        var random = new SplitMix64(seed);
         var truth = new float[d];
         for (var c = 0; c < d; c++)
         {
@@ -193,39 +194,5 @@ internal static class DemoCommand
         }
 
         return Math.Sqrt(s);
-    }
-
-    /// <summary>SplitMix64 with Box–Muller: seeded, and the same on every runtime.</summary>
-    private sealed class SplitMix(ulong state)
-    {
-        private ulong _state = state;
-        private double? _spare;
-
-        public double NextGaussian()
-        {
-            if (_spare is { } spare)
-            {
-                _spare = null;
-                return spare;
-            }
-
-            var u1 = (NextUInt64() >> 11) * (1.0 / (1UL << 53));
-            var u2 = (NextUInt64() >> 11) * (1.0 / (1UL << 53));
-            var radius = Math.Sqrt(-2.0 * Math.Log(1.0 - u1));
-            _spare = radius * Math.Sin(2 * Math.PI * u2);
-            return radius * Math.Cos(2 * Math.PI * u2);
-        }
-
-        private ulong NextUInt64()
-        {
-            unchecked
-            {
-                _state += 0x9E3779B97F4A7C15UL;
-                var z = _state;
-                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-                z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-                return z ^ (z >> 31);
-            }
-        }
     }
 }

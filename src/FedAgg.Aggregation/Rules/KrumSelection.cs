@@ -1,3 +1,5 @@
+using FedAgg.Core;
+
 namespace FedAgg.Aggregation;
 
 /// <summary>Krum scoring and selection over a distance matrix (docs/AGGREGATION.md, "Krum selection").</summary>
@@ -107,25 +109,13 @@ internal static class Bucketing
     public static int[] Permutation(int n, ulong seed)
     {
         var permutation = Enumerable.Range(0, n).ToArray();
-        var state = seed;
+        var random = new SplitMix64(seed);
         for (var i = n - 1; i >= 1; i--)
         {
-            var j = (int)(SplitMix64(ref state) % (ulong)(i + 1));
+            var j = (int)(random.NextUInt64() % (ulong)(i + 1));
             (permutation[i], permutation[j]) = (permutation[j], permutation[i]);
         }
 
         return permutation;
-    }
-
-    public static ulong SplitMix64(ref ulong state)
-    {
-        unchecked
-        {
-            state += 0x9E3779B97F4A7C15UL;
-            var z = state;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
     }
 }
