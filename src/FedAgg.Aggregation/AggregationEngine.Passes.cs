@@ -393,6 +393,11 @@ public sealed partial class AggregationEngine
     private void CenteredClipping(UpdateSource source, CenteredClippingRule rule, AggregateBuffer output, Pipeline pipeline)
     {
         var n = source.Count;
+        if (rule.Center is { } given)
+        {
+            ValidateCenter(given, source.Length);
+        }
+
         var norms = SquaredNorms(source, rule.Center, pipeline);
         var center = rule.Center;
         var scales = new double[n];
@@ -406,6 +411,30 @@ public sealed partial class AggregationEngine
 
             norms = WeightedPass(source, center, scales, WeightedMode.CenteredClipping, n, output, t < rule.Iterations, pipeline)!;
             center = output;
+        }
+    }
+
+    /// <summary>A starting centre must match the updates' length and hold finite values only.</summary>
+    private static unsafe void ValidateCenter(AggregateBuffer center, long d)
+    {
+        if (center.Length != d)
+        {
+            throw new AggregationException($"centered-clipping: the centre has {center.Length} values but the updates have {d}");
+        }
+
+        var block = new float[Math.Min(d, 1L << 16)];
+        for (long start = 0; start < d; start += block.Length)
+        {
+            var length = (int)Math.Min(block.Length, d - start);
+            center.Read(start, block.AsSpan(0, length));
+            fixed (float* values = block)
+            {
+                var bad = FiniteTracker.FindNonFinite(values, length);
+                if (bad >= 0)
+                {
+                    throw new AggregationException($"centered-clipping: the centre holds a non-finite value at index {start + bad}");
+                }
+            }
         }
     }
 

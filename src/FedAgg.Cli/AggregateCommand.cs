@@ -64,7 +64,7 @@ internal static class AggregateCommand
                     "centered-clipping" => new CenteredClippingRule(
                         Use(tau) ?? throw new UsageException("centered-clipping needs --tau, the clipping radius"),
                         Use(iterations) ?? 1,
-                        Use(center) is { } c ? centerBuffer = LoadCenter(c.FullName) : null),
+                        Use(center) is { } c ? centerBuffer = LoadCenter(c.FullName, ExpandInputs(parse.GetValue(inputs)!)) : null),
                     "geometric-median" => new GeometricMedianRule(Use(nu) ?? 1e-6, Use(iterations) ?? 10),
                     _ => throw new UsageException($"unknown rule {ruleName}"),
                 };
@@ -92,6 +92,25 @@ internal static class AggregateCommand
                 {
                     steps.Add(new BucketingStep(bucketSize, parse.GetValue(seed)));
                 }
+                else if (parse.GetResult(seed) is { Implicit: false })
+                {
+                    throw new UsageException("--seed applies only with --bucketing");
+                }
+
+                if (parse.GetValue(block) % 1024 != 0 || parse.GetValue(block) < 1024)
+                {
+                    throw new UsageException($"--block must be a positive multiple of 1024, got {parse.GetValue(block)}");
+                }
+
+                if (parse.GetValue(threads) < 1)
+                {
+                    throw new UsageException($"--threads must be at least 1, got {parse.GetValue(threads)}");
+                }
+
+                if (parse.GetValue(budget) < 1)
+                {
+                    throw new UsageException($"--memory-mib must be at least 1, got {parse.GetValue(budget)}");
+                }
 
                 var options = new AggregationOptions
                 {
@@ -99,15 +118,6 @@ internal static class AggregateCommand
                     BlockCoordinates = parse.GetValue(block),
                     MemoryBudgetBytes = (long)parse.GetValue(budget) << 20,
                 };
-                try
-                {
-                    options.Validate();
-                }
-                catch (ArgumentOutOfRangeException ex)
-                {
-                    throw new UsageException($"{ex.ParamName} must be at least {MinimumOf(ex.ParamName)}");
-                }
-
                 using (centerBuffer)
                 {
                     return Run(ExpandInputs(parse.GetValue(inputs)!), new AggregationSettings(chosen, steps), options, parse.GetValue(output)!.FullName);
@@ -121,13 +131,6 @@ internal static class AggregateCommand
         });
         return command;
     }
-
-    private static string MinimumOf(string? option) => option switch
-    {
-        nameof(AggregationOptions.BlockCoordinates) => "1024 (--block)",
-        nameof(AggregationOptions.MaxDegreeOfParallelism) => "1 (--threads)",
-        _ => "1 MiB (--memory-mib)",
-    };
 
     private static int Run(IReadOnlyList<string> paths, AggregationSettings settings, AggregationOptions options, string outputPath)
     {
@@ -166,11 +169,24 @@ internal static class AggregateCommand
         return 0;
     }
 
-    private static AggregateBuffer LoadCenter(string path)
+    /// <summary>Loads the --center file, which must be as long as the updates and hold finite values only.</summary>
+    private static AggregateBuffer LoadCenter(string path, IReadOnlyList<string> inputs)
     {
         using var array = MappedNpyArray.Open(path);
+        using var first = MappedNpyArray.Open(inputs[0]);
+        if (array.Length != first.Length)
+        {
+            throw new UsageException($"{path} (--center) has {array.Length} values but {inputs[0]} has {first.Length}");
+        }
+
         var values = new float[array.Length];
         array.Read(0, values);
+        var bad = Array.FindIndex(values, static v => !float.IsFinite(v));
+        if (bad >= 0)
+        {
+            throw new UsageException($"{path} (--center) holds a non-finite value at index {bad}");
+        }
+
         return AggregateBuffer.FromArray(values);
     }
 

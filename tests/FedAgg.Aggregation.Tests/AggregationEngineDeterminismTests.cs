@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using FedAgg.Aggregation.Probe;
+using FedAgg.TestKit.Processes;
 
 namespace FedAgg.Aggregation.Tests;
 
@@ -93,7 +94,7 @@ public sealed class AggregationEngineDeterminismTests
     private static string RunProbe(string environment, string arguments)
     {
         var dll = typeof(ProbeScenarios).Assembly.Location;
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -149,33 +150,5 @@ public sealed class AggregationEngineDeterminismTests
         {
             return stdout.ToString();
         }
-    }
-
-    /// <summary>The muxer running this test if it is one, else the one the SDK names, else `dotnet` on the PATH.</summary>
-    private static string DotnetHost()
-    {
-        var self = Environment.ProcessPath;
-        if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            return self;
-        }
-
-        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
-        {
-            return fromSdk;
-        }
-
-        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
-        if (!string.IsNullOrEmpty(root))
-        {
-            var candidate = Path.Combine(root, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return "dotnet";
     }
 }

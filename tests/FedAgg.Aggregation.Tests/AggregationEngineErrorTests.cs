@@ -38,4 +38,28 @@ public sealed class AggregationEngineErrorTests
         Assert.Equal(new ExcludedUpdate(1, "bob.npy", "non-finite value at index 1"), excluded);
         BitAssert.Equal([2f, 3f], values);
     }
+
+    [Theory]
+    [InlineData(2, "has 2 values but the updates have 3")]
+    [InlineData(4, "has 4 values but the updates have 3")]
+    public void Aggregate_CenterOfWrongLength_ThrowsNamingBothLengths(int centerLength, string expected)
+    {
+        float[][] updates = [[1, 2, 3], [2, 3, 4], [3, 4, 5]];
+        var rule = new CenteredClippingRule(1.0, 2, AggregateBuffer.FromArray(new float[centerLength]));
+
+        var error = Assert.Throws<AggregationException>(() => new AggregationEngine().Aggregate(updates, new AggregationSettings(rule)));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Aggregate_CenterHoldingInfinity_ThrowsNamingTheIndex()
+    {
+        float[][] updates = [[1, 2, 3], [2, 3, 4], [3, 4, 5]];
+        var rule = new CenteredClippingRule(1.0, 2, AggregateBuffer.FromArray([0f, float.PositiveInfinity, 0f]));
+
+        var error = Assert.Throws<AggregationException>(() => new AggregationEngine().Aggregate(updates, new AggregationSettings(rule)));
+
+        Assert.Contains("non-finite value at index 1", error.Message, StringComparison.Ordinal);
+    }
 }
