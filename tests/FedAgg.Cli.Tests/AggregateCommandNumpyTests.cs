@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using FedAgg.Cli.Tests.Support;
 using FedAgg.Core.Tensors;
+using FedAgg.TestKit.Processes;
 using Xunit.Sdk;
 
 namespace FedAgg.Cli.Tests;

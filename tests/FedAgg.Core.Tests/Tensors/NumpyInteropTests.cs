@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using FedAgg.Core.Tensors;
+using FedAgg.TestKit.Processes;
 
 namespace FedAgg.Core.Tests.Tensors;
 

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace FedAgg.Core.Tests;
+namespace FedAgg.TestKit.Processes;
 
-/// <summary>Runs scripts with Debian's /usr/bin/python3 (whose numpy is the independent implementation we cross-check against).</summary>
-internal static class PythonRunner
+/// <summary>
+/// Runs scripts with Debian's /usr/bin/python3, whose numpy is the independent implementation the tests cross-check
+/// against. Failures throw <see cref="InvalidOperationException"/> with everything needed to fix them (the test fails).
+/// </summary>
+public static class PythonRunner
 {
     public const string Executable = "/usr/bin/python3";
 
@@ -15,7 +18,7 @@ internal static class PythonRunner
     /// <summary>Fails the test, saying how to fix it, unless /usr/bin/python3 can import numpy.</summary>
     public static async Task RequireNumpyAsync()
     {
-        await NumpyCheckLock.WaitAsync();
+        await NumpyCheckLock.WaitAsync().ConfigureAwait(false);
         try
         {
             if (_numpyChecked)
@@ -25,13 +28,13 @@ internal static class PythonRunner
 
             if (!File.Exists(Executable))
             {
-                Assert.Fail($"{Executable} is missing: install python3-numpy (apt-get install -y python3-numpy; ./test.sh does this) to run the numpy cross-checks.");
+                throw new InvalidOperationException($"{Executable} is missing: install python3-numpy (apt-get install -y python3-numpy; ./test.sh does this) to run the numpy cross-checks.");
             }
 
             var result = await RunRawAsync("import numpy; print(numpy.__version__)", [], DefaultTimeout);
             if (result.ExitCode != 0)
             {
-                Assert.Fail(
+                throw new InvalidOperationException(
                     $"{Executable} cannot import numpy: install python3-numpy (apt-get install -y python3-numpy; ./test.sh does this) to run the numpy cross-checks.\nstderr:\n{result.StandardError}");
             }
 
@@ -43,6 +46,9 @@ internal static class PythonRunner
         }
     }
 
+    /// <summary>Synchronous <see cref="RunNumpyAsync"/> for tests that are not async.</summary>
+    public static string RunNumpy(string script, params string[] arguments) => RunNumpyAsync(script, arguments).GetAwaiter().GetResult();
+
     /// <summary>Runs <paramref name="script"/> with numpy available; fails the test with stderr on a non-zero exit or timeout. Returns stdout.</summary>
     public static async Task<string> RunNumpyAsync(string script, params string[] arguments)
     {
@@ -50,7 +56,7 @@ internal static class PythonRunner
         var result = await RunRawAsync(script, arguments, DefaultTimeout);
         if (result.ExitCode != 0)
         {
-            Assert.Fail($"{Executable} exited with {result.ExitCode}.\nscript:\n{script}\nstderr:\n{result.StandardError}\nstdout:\n{result.StandardOutput}");
+            throw new InvalidOperationException($"{Executable} exited with {result.ExitCode}.\nscript:\n{script}\nstderr:\n{result.StandardError}\nstdout:\n{result.StandardOutput}");
         }
 
         return result.StandardOutput;
@@ -88,7 +94,7 @@ internal static class PythonRunner
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-            Assert.Fail($"{Executable} did not finish within {timeout.TotalSeconds} s.\nscript:\n{script}\nstderr:\n{await stderr}");
+            throw new InvalidOperationException($"{Executable} did not finish within {timeout.TotalSeconds} s.\nscript:\n{script}\nstderr:\n{await stderr}");
         }
 
         return (process.ExitCode, await stdout, await stderr);
