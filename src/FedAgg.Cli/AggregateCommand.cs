@@ -15,7 +15,7 @@ internal static class AggregateCommand
 
     public static Command Create()
     {
-        var rule = new Option<string>("--rule") { Description = $"The rule: {string.Join(", ", RuleNames)}", Required = true };
+        var rule = new Option<string>("--rule") { Description = $"The rule: {string.Join(", ", RuleNames)}", Required = true, HelpName = "rule" };
         rule.AcceptOnlyFromAmong(RuleNames);
         var f = new Option<int?>("--f") { Description = "Assumed number of Byzantine updates (krum, multi-krum, bulyan)" };
         var beta = new Option<double?>("--beta") { Description = "Fraction trimmed from each side (trimmed-mean; default 0.1)" };
