@@ -288,6 +288,7 @@ public sealed partial class AggregationEngine
             if (_tracker is { } t)
             {
                 _tracker = null;
+                t.Stop();
                 if (t.AnyBad)
                 {
                     throw new NonFiniteInputsException();

@@ -11,7 +11,15 @@ internal sealed class FiniteTracker(int count)
     private readonly long[] _firstBad = CreateClean(count);
     private int _any;
 
+    private int _stopped;
+
     public bool AnyBad => Volatile.Read(ref _any) != 0;
+
+    /// <summary>False once the first pass is over: every row has been checked by then.</summary>
+    public bool IsActive => Volatile.Read(ref _stopped) == 0;
+
+    /// <summary>Ends checking (called when the first pass completes).</summary>
+    public void Stop() => Volatile.Write(ref _stopped, 1);
 
     public long FirstBad(int row) => Volatile.Read(ref _firstBad[row]);
 

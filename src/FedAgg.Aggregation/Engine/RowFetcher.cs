@@ -44,15 +44,6 @@ internal sealed unsafe class RowFetcher : IDisposable
         }
     }
 
-    /// <summary>Fetches all rows 0..count-1 into slots 0..count-1.</summary>
-    public void FetchAll(int count, long start, int length)
-    {
-        for (var row = 0; row < count; row++)
-        {
-            FetchOne(row, row, start, length);
-        }
-    }
-
     /// <summary>Fetches update <paramref name="row"/> into slot <paramref name="slot"/>.</summary>
     public void FetchOne(int slot, int row, long start, int length)
     {

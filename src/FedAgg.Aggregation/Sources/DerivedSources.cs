@@ -29,7 +29,10 @@ internal sealed class SubsetSource(UpdateSource inner, int[] indices) : UpdateSo
     }
 }
 
-/// <summary>Checks every row it reads for NaN/±Inf on behalf of the engine when pre-aggregation steps sit between the raw inputs and the rule.</summary>
+/// <summary>
+/// Checks the rows it reads for NaN/±Inf during the first pass, on behalf of the engine, when pre-aggregation steps sit
+/// between the raw inputs and the rule; after that pass it is a plain pass-through.
+/// </summary>
 internal sealed unsafe class CheckingSource(UpdateSource inner, FiniteTracker tracker) : UpdateSource
 {
     public override int Count => inner.Count;
@@ -41,11 +44,19 @@ internal sealed unsafe class CheckingSource(UpdateSource inner, FiniteTracker tr
     public override void ReadRow(int index, long start, Span<float> destination)
     {
         inner.ReadRow(index, start, destination);
+        if (!tracker.IsActive)
+        {
+            return;
+        }
+
         fixed (float* values = destination)
         {
             tracker.Check(index, start, values, destination.Length);
         }
     }
+
+    // While checking, rows go through ReadRow so that each one is scanned; afterwards they are read in place again.
+    internal override nint TryGetRowPointer(int index, long start) => tracker.IsActive ? 0 : inner.TryGetRowPointer(index, start);
 }
 
 /// <summary>clip-norm: rows whose norm exceeds C are scaled by C/‖x‖ (docs/AGGREGATION.md).</summary>
