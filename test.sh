@@ -15,6 +15,17 @@ if ! /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then
   fi
 fi
 
+# npm packages (package-lock.json) are the independent implementations for the Merkle-tree cross-checks
+# (@openzeppelin/merkle-tree); reinstalled only when the lock file changes.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "test.sh: installing npm packages (npm ci)..."
+    npm ci --no-audit --no-fund --loglevel=error || echo "test.sh: npm ci failed; the cross-checks against npm packages will fail" >&2
+  else
+    echo "test.sh: npm is missing; the cross-checks against npm packages will fail" >&2
+  fi
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
