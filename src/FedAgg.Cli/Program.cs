@@ -4,6 +4,7 @@ using FedAgg.Cli;
 var root = new RootCommand("FedAgg: federated training among participants nobody has to trust.");
 root.Subcommands.Add(AggregateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(KeygenCommand.Create());
 
 var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parse.Errors.Count > 0)
