@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FedAgg.TestKit.Processes;
+
+/// <summary>
+/// Runs ES-module scripts with <c>node</c> in the repository root, so <c>import … from '@openzeppelin/merkle-tree'</c>
+/// resolves from the root's node_modules (installed by <c>npm ci</c>), the independent implementation the Merkle
+/// tests cross-check against. Failures throw <see cref="InvalidOperationException"/> with everything needed to fix
+/// them (the test fails).
+/// </summary>
+public static class NodeRunner
+{
+    public const string Executable = "node";
+
+    private const string MerkleTreePackage = "@openzeppelin/merkle-tree";
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(120);
+    private static readonly SemaphoreSlim PackageCheckLock = new(1, 1);
+    private static bool _packagesChecked;
+
+    /// <summary>The folder holding FedAgg.sln, found by walking up from the test binaries, the working directory or this source file.</summary>
+    public static string RepositoryRoot => TestKit.RepositoryRoot.Path;
+
+    /// <summary>Fails the test, saying how to fix it, unless node runs and node_modules holds @openzeppelin/merkle-tree.</summary>
+    public static async Task RequireMerkleTreeAsync()
+    {
+        await PackageCheckLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_packagesChecked)
+            {
+                return;
+            }
+
+            var package = Path.Combine(RepositoryRoot, "node_modules", MerkleTreePackage, "package.json");
+            if (!File.Exists(package))
+            {
+                throw new InvalidOperationException(
+                    $"{package} is missing: run `npm ci` in {RepositoryRoot} (./test.sh does this) to install {MerkleTreePackage} for the Merkle cross-checks.");
+            }
+
+            (int ExitCode, string StandardOutput, string StandardError) result;
+            try
+            {
+                result = await RunRawAsync("process.stdout.write(process.version)", null, DefaultTimeout);
+            }
+            catch (System.ComponentModel.Win32Exception exception)
+            {
+                throw new InvalidOperationException(
+                    $"`{Executable}` could not be started ({exception.Message}): install Node.js and run `npm ci` in {RepositoryRoot} (./test.sh does this) for the Merkle cross-checks.",
+                    exception);
+            }
+
+            if (result.ExitCode != 0)
+            {
+                throw new InvalidOperationException(
+                    $"`{Executable}` does not run (exit {result.ExitCode}): install Node.js and run `npm ci` in {RepositoryRoot} (./test.sh does this).\nstderr:\n{result.StandardError}");
+            }
+
+            _packagesChecked = true;
+        }
+        finally
+        {
+            PackageCheckLock.Release();
+        }
+    }
+
+    /// <summary>Synchronous <see cref="RunModuleAsync"/> for tests that are not async.</summary>
+    public static string RunModule(string script, string? standardInput = null) => RunModuleAsync(script, standardInput).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Runs <paramref name="script"/> as an ES module in the repository root with @openzeppelin/merkle-tree available,
+    /// writing <paramref name="standardInput"/> to its stdin (read it with <c>fs.readFileSync(0, 'utf8')</c>); fails the
+    /// test with stderr on a non-zero exit or timeout. Returns stdout.
+    /// </summary>
+    public static async Task<string> RunModuleAsync(string script, string? standardInput = null)
+    {
+        await RequireMerkleTreeAsync();
+        var result = await RunRawAsync(script, standardInput, DefaultTimeout);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"{Executable} exited with {result.ExitCode}.\nscript:\n{script}\nstderr:\n{result.StandardError}\nstdout:\n{Shorten(result.StandardOutput)}");
+        }
+
+        return result.StandardOutput;
+    }
+
+    private static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunRawAsync(
+        string script, string? standardInput, TimeSpan timeout)
+    {
+        // Module resolution of -e input starts at the working directory, hence the repository root.
+        var start = new ProcessStartInfo(Executable)
+        {
+            WorkingDirectory = RepositoryRoot,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardInputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add("--input-type=module");
+        start.ArgumentList.Add("-e");
+        start.ArgumentList.Add(script);
+        start.Environment.Remove("NODE_OPTIONS");
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Executable}.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            try
+            {
+                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellation.Token);
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The script exited without reading all its input; its exit code and stderr say why.
+            }
+
+            await process.WaitForExitAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new InvalidOperationException($"{Executable} did not finish within {timeout.TotalSeconds} s.\nscript:\n{script}\nstderr:\n{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string Shorten(string text) => text.Length <= 4000 ? text : $"{text[..4000]}… ({text.Length} characters)";
+}
