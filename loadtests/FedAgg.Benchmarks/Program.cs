@@ -11,6 +11,11 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "updates")
+        {
+            return await Updates.SignedUpdateBenchmark.RunAsync(args[1..]);
+        }
+
         if (args.Contains("--bdn"))
         {
             var rest = args.Where(static a => a != "--bdn").ToList();
