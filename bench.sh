@@ -4,6 +4,8 @@
 #   ./bench.sh --quick               a short run (d = 1e5, 3 runs)
 #   ./bench.sh --n 100 --d 1e7 --rules mean,median   big inputs must be asked for (n=100, d=1e7 is 4 GB)
 #   ./bench.sh --bdn [--filter *Median*]             BenchmarkDotNet with [MemoryDiagnoser] (allocations)
+#   ./bench.sh updates [seconds]                     Ed25519 verify/sign, streaming SHA-256, Merkle trees
+#   ./bench.sh store [--sizes 1k,1m,64m] [--writers 8] [--seconds 5]   update store: fsync per update vs group commit
 #   ./bench.sh --help
 # The table goes to stdout and to loadtests/reports/bench-<UTC timestamp>.md. numpy columns need Debian's
 # /usr/bin/python3 with numpy (apt-get install python3-numpy libopenblas0-pthread); without it they are left out.

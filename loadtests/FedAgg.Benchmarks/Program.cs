@@ -16,6 +16,11 @@ public static class Program
             return await Updates.SignedUpdateBenchmark.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "store")
+        {
+            return await Storage.StoreBenchmark.RunAsync(args[1..]);
+        }
+
         if (args.Contains("--bdn"))
         {
             var rest = args.Where(static a => a != "--bdn").ToList();
