@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using FedAgg.Storage.Tests.TestSupport;
+using FedAgg.TestKit.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace FedAgg.Storage.Tests;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using FedAgg.Storage.Tests.TestSupport;
+using FedAgg.TestKit.Logging;
 
 namespace FedAgg.Storage.Tests;
 

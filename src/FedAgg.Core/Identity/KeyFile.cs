@@ -23,17 +23,37 @@ public static class KeyFile
     /// <exception cref="KeyFileException">The file exists (an identity is never overwritten) or cannot be written.</exception>
     public static void Write(string path, Ed25519PrivateKey key)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(key);
+        var encoded = key.ToProtobuf();
+        try
+        {
+            WriteSecret(path, encoded, "an identity key");
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(encoded);
+        }
+    }
+
+    /// <summary>
+    /// Writes secret bytes (any key file's content) to a new owner-only (0600) file: through a temporary file in the
+    /// same folder, flushed to disk, then renamed, so a crash never leaves a half-written key under that name.
+    /// </summary>
+    /// <param name="path">The file to create.</param>
+    /// <param name="content">The bytes to write.</param>
+    /// <param name="what">What the file holds, for the message when it already exists (e.g. "an identity key").</param>
+    /// <exception cref="KeyFileException">The file exists (a key is never overwritten) or cannot be written.</exception>
+    public static void WriteSecret(string path, ReadOnlySpan<byte> content, string what)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
         if (File.Exists(fullPath) || Directory.Exists(fullPath))
         {
-            throw new KeyFileException($"{path} already exists; FedAgg never overwrites an identity key (remove it first if you really mean to).");
+            throw new KeyFileException($"{path} already exists; FedAgg never overwrites {what} (remove it first if you really mean to).");
         }
 
         var directory = Path.GetDirectoryName(fullPath)!;
         var temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        var encoded = key.ToProtobuf();
         try
         {
             Directory.CreateDirectory(directory);
@@ -45,7 +65,7 @@ public static class KeyFile
 
             using (var stream = new FileStream(temporary, options))
             {
-                stream.Write(encoded);
+                stream.Write(content);
                 stream.Flush(flushToDisk: true);
             }
 
@@ -55,10 +75,6 @@ public static class KeyFile
         {
             TryDelete(temporary);
             throw new KeyFileException($"Cannot write the key file {path}: {e.Message}", e);
-        }
-        finally
-        {
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(encoded);
         }
     }
 
@@ -70,33 +86,7 @@ public static class KeyFile
     /// <exception cref="KeyFileException">The file is missing, unreadable, too large, or not an Ed25519 libp2p private key.</exception>
     public static Ed25519PrivateKey Load(string path, out string? warning)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        warning = null;
-        if (!File.Exists(path))
-        {
-            throw new KeyFileException($"The key file {path} does not exist. Create one with: fedagg keygen --out {path}");
-        }
-
-        byte[] encoded;
-        try
-        {
-            var length = new FileInfo(path).Length;
-            if (length > MaxFileLength)
-            {
-                throw new KeyFileException($"{path} is {length} bytes: too large to be a libp2p private key file.");
-            }
-
-            encoded = File.ReadAllBytes(path);
-            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ReadableByOthers) != 0)
-            {
-                warning = $"warning: the key file {path} is accessible by other users (mode {Convert.ToString((int)File.GetUnixFileMode(path), 8)}); run: chmod 600 {path}";
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new KeyFileException($"Cannot read the key file {path}: {e.Message}", e);
-        }
-
+        var encoded = ReadSecret(path, MaxFileLength, $"Create one with: fedagg keygen --out {path}", out warning);
         try
         {
             return Ed25519PrivateKey.FromProtobuf(encoded);
@@ -108,6 +98,46 @@ public static class KeyFile
         finally
         {
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(encoded);
+        }
+    }
+
+    /// <summary>
+    /// Reads a key file's secret bytes (the caller zeroes them after use). <paramref name="warning"/> is set when the
+    /// file can be read by the group or others.
+    /// </summary>
+    /// <param name="path">The key file.</param>
+    /// <param name="maxLength">Larger files are refused before reading.</param>
+    /// <param name="createHint">How to create the file, appended to the message when it is missing.</param>
+    /// <param name="warning">A permissions warning to show, or null.</param>
+    /// <exception cref="KeyFileException">The file is missing, unreadable or too large.</exception>
+    public static byte[] ReadSecret(string path, int maxLength, string createHint, out string? warning)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        warning = null;
+        if (!File.Exists(path))
+        {
+            throw new KeyFileException($"The key file {path} does not exist. {createHint}");
+        }
+
+        try
+        {
+            var length = new FileInfo(path).Length;
+            if (length > maxLength)
+            {
+                throw new KeyFileException($"{path} is {length} bytes: too large to be a key file.");
+            }
+
+            var encoded = File.ReadAllBytes(path);
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ReadableByOthers) != 0)
+            {
+                warning = $"warning: the key file {path} is accessible by other users (mode {Convert.ToString((int)File.GetUnixFileMode(path), 8)}); run: chmod 600 {path}";
+            }
+
+            return encoded;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KeyFileException($"Cannot read the key file {path}: {e.Message}", e);
         }
     }
 
