@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using FedAgg.TestKit.Processes;
+
+namespace FedAgg.Cli.Tests.Support;
+
+/// <summary>
+/// A long-running <c>fedagg</c> child process (a server, a listener, a chain) whose output lines a test can wait for;
+/// stopped with SIGTERM (as Ctrl+C or a service manager would) and killed, with its children, if it does not exit.
+/// </summary>
+internal sealed class RunningCli : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+    private readonly StringBuilder _errors = new();
+    private readonly SemaphoreSlim _lineArrived = new(0);
+
+    private RunningCli(Process process, string commandLine)
+    {
+        _process = process;
+        CommandLine = commandLine;
+    }
+
+    public string CommandLine { get; }
+
+    public IReadOnlyList<string> OutputLines
+    {
+        get
+        {
+            lock (_output)
+            {
+                return [.. _output];
+            }
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return _errors.ToString();
+            }
+        }
+    }
+
+    public static RunningCli Start(string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(DotnetHost.Path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = workingDirectory,
+        };
+        start.ArgumentList.Add(FedaggProcess.DllPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+
+        // The tests' binaries may live outside the repository (--artifacts-path), where the search for node_modules fails.
+        start.Environment["FEDAGG_ANVIL"] = FedAgg.TestKit.Chain.Foundry.AnvilPath;
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var cli = new RunningCli(process, string.Join(' ', arguments));
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (cli._output)
+                {
+                    cli._output.Add(e.Data);
+                }
+
+                cli._lineArrived.Release();
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (cli._errors)
+                {
+                    cli._errors.AppendLine(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return cli;
+    }
+
+    /// <summary>Waits for the first stdout line matching <paramref name="match"/>; fails with everything printed so far.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, string what, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (OutputLines.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+
+            if (_process.HasExited && !await _lineArrived.WaitAsync(TimeSpan.FromMilliseconds(200)))
+            {
+                Assert.Fail($"fedagg {CommandLine} exited with {_process.ExitCode} before printing {what}\n{Describe()}");
+            }
+
+            var left = timeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                Assert.Fail($"fedagg {CommandLine} did not print {what} within {timeout.TotalSeconds} s\n{Describe()}");
+            }
+
+            await _lineArrived.WaitAsync(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Sends SIGTERM and returns the exit code (killing the process tree if it takes longer than <paramref name="grace"/>).</summary>
+    public async Task<int> StopAsync(TimeSpan grace)
+    {
+        if (!_process.HasExited)
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(grace);
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+                Assert.Fail($"fedagg {CommandLine} did not exit within {grace.TotalSeconds} s of SIGTERM\n{Describe()}");
+            }
+        }
+
+        return _process.ExitCode;
+    }
+
+    public string Describe() => $"stdout:\n{string.Join('\n', OutputLines)}\nstderr:\n{StandardError}";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        _lineArrived.Dispose();
+    }
+}
