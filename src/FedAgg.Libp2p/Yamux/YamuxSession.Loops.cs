@@ -610,8 +610,12 @@ public sealed partial class YamuxSession
         }
 
         var buffer = result.Buffer;
-        var length = Math.Min(buffer.Length, Math.Min(stream._sendWindow, _options.MaxFrameDataBytes));
-        var fin = result.IsCompleted && length == buffer.Length;
+        // Read before AdvanceTo: the sequence's segments go back to the pipe's pool after it.
+        var available = buffer.Length;
+        var length = Math.Min(available, Math.Min(stream._sendWindow, _options.MaxFrameDataBytes));
+        // FIN travels in its own empty frame after the last data: js-libp2p-yamux handles a frame's FIN before its data
+        // and drops data that arrives on a stream whose reading side it already closed.
+        var fin = result.IsCompleted && available == 0;
         if (length == 0 && !fin)
         {
             reader.AdvanceTo(buffer.Start);
@@ -644,7 +648,7 @@ public sealed partial class YamuxSession
         }
         else
         {
-            requeue = buffer.Length > length && stream._sendWindow > 0;
+            requeue = (available > length && stream._sendWindow > 0) || (result.IsCompleted && available == length);
         }
 
         return YamuxFrameHeader.Size + length;
