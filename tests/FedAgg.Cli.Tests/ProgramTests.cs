@@ -24,13 +24,17 @@ public sealed class ProgramTests
         var start = Array.IndexOf(lines, "Commands:");
         Assert.True(start >= 0, $"no \"Commands:\" section\n{run.Describe()}");
         var commands = lines[(start + 1)..].TakeWhile(line => line.Length > 0).Select(line => line.Trim()).ToArray();
-        Assert.True(commands.Length == 3, $"expected three command lines, got {commands.Length}\n{run.Describe()}");
+        Assert.True(commands.Length == 5, $"expected five command lines, got {commands.Length}\n{run.Describe()}");
         Assert.StartsWith("aggregate ", commands[0], StringComparison.Ordinal);
         Assert.Contains("Aggregate .npy updates with a robust rule", commands[0], StringComparison.Ordinal);
-        Assert.StartsWith("demo ", commands[1], StringComparison.Ordinal);
-        Assert.Contains("Byzantine", commands[1], StringComparison.Ordinal);
-        Assert.StartsWith("keygen ", commands[2], StringComparison.Ordinal);
-        Assert.Contains("Ed25519 libp2p identity", commands[2], StringComparison.Ordinal);
+        Assert.StartsWith("chain ", commands[1], StringComparison.Ordinal);
+        Assert.Contains("FedAggLedger", commands[1], StringComparison.Ordinal);
+        Assert.StartsWith("demo ", commands[2], StringComparison.Ordinal);
+        Assert.Contains("Byzantine", commands[2], StringComparison.Ordinal);
+        Assert.StartsWith("keygen ", commands[3], StringComparison.Ordinal);
+        Assert.Contains("Ed25519 libp2p identity", commands[3], StringComparison.Ordinal);
+        Assert.StartsWith("peer ", commands[4], StringComparison.Ordinal);
+        Assert.Contains("libp2p", commands[4], StringComparison.Ordinal);
     }
 
     [Fact]
