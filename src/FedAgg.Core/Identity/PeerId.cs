@@ -136,6 +136,12 @@ public sealed class PeerId : IEquatable<PeerId>
         return hash.ToHashCode();
     }
 
+    /// <summary>Value equality: the same multihash (so <c>==</c> never silently compares references).</summary>
+    public static bool operator ==(PeerId? left, PeerId? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality.</summary>
+    public static bool operator !=(PeerId? left, PeerId? right) => !(left == right);
+
     private static bool IsValidMultihash(ReadOnlySpan<byte> multihash)
     {
         if (UnsignedVarint.TryRead(multihash, out var code, out var codeLength) != VarintStatus.Done

@@ -11,6 +11,23 @@ public sealed class PeerIdTests
     private const string SpecPublicKeyPeerId = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
 
     [Fact]
+    public void EqualityOperators_SameIdParsedTwice_CompareByValue()
+    {
+        using var key = Ed25519PrivateKey.Generate();
+        var text = key.PeerId.ToString();
+        var first = PeerId.Parse(text);
+        var second = PeerId.Parse(text);
+        using var other = Ed25519PrivateKey.Generate();
+
+        Assert.False(ReferenceEquals(first, second));
+        Assert.True(first == second);
+        Assert.False(first != second);
+        Assert.True(first != other.PeerId);
+        Assert.False(first == null);
+        Assert.True((PeerId?)null == null);
+    }
+
+    [Fact]
     public void FromSeed_AllOnesSeed_MatchesSpecPublicKeyAndPeerId()
     {
         using var key = Ed25519PrivateKey.FromSeed(Enumerable.Repeat((byte)1, 32).ToArray());
