@@ -129,6 +129,7 @@ public sealed partial class AggregationEngine
                 Selected = outcome.Selected is { } selected ? [.. selected.Select(Map)] : [],
                 Scores = scores,
                 Excluded = excluded,
+                Contributions = outcome.Contributions is { } used ? InputContributions(used, settings, originalIndex, inputCount) : [],
             };
         }
         finally
@@ -140,7 +141,68 @@ public sealed partial class AggregationEngine
         }
     }
 
-    private readonly record struct RuleOutcome(int[]? Selected, double[]? Scores);
+    private readonly record struct RuleOutcome(int[]? Selected, double[]? Scores, double[]? Contributions = null);
+
+    /// <summary>
+    /// Maps the rule's per-row contributions back to the inputs: a bucketed input gets its bucket's, every other step
+    /// keeps row i as input i's row (nearest-neighbour mixing builds row i around input i); excluded inputs get 0.
+    /// </summary>
+    private static double[] InputContributions(double[] ruleContributions, AggregationSettings settings, int[] originalIndex, int inputCount)
+    {
+        var count = originalIndex.Length;
+        var row = Enumerable.Range(0, count).ToArray();
+        foreach (var step in settings.Steps)
+        {
+            if (step is BucketingStep bucketing)
+            {
+                var permutation = Bucketing.Permutation(count, bucketing.Seed);
+                var bucketOf = new int[count];
+                for (var p = 0; p < count; p++)
+                {
+                    bucketOf[permutation[p]] = p / bucketing.BucketSize;
+                }
+
+                for (var i = 0; i < row.Length; i++)
+                {
+                    row[i] = bucketOf[row[i]];
+                }
+            }
+
+            count = step.OutputCount(count);
+        }
+
+        var contributions = new double[inputCount];
+        for (var i = 0; i < originalIndex.Length; i++)
+        {
+            contributions[originalIndex[i]] = ruleContributions[row[i]];
+        }
+
+        return contributions;
+    }
+
+    /// <summary>1 for every row, or only for <paramref name="members"/>, else 0; null when contributions are off.</summary>
+    private double[]? Uniform(int n, IReadOnlyCollection<int>? members = null)
+    {
+        if (!_options.ComputeContributions)
+        {
+            return null;
+        }
+
+        var contributions = new double[n];
+        if (members is null)
+        {
+            Array.Fill(contributions, 1.0);
+        }
+        else
+        {
+            foreach (var i in members)
+            {
+                contributions[i] = 1.0;
+            }
+        }
+
+        return contributions;
+    }
 
     private RuleOutcome RunRule(AggregationRule rule, UpdateSource source, AggregateBuffer output, Pipeline pipeline)
     {
@@ -149,20 +211,19 @@ public sealed partial class AggregationEngine
         {
             case MeanRule:
                 MeanPass(source, Enumerable.Range(0, n).ToArray(), output, pipeline);
-                return default;
+                return new RuleOutcome(null, null, Uniform(n));
             case MedianRule:
-                SortedPass(source, Enumerable.Range(0, n).ToArray(), SortedReduction.Median, 0, output, pipeline);
-                return default;
+                return new RuleOutcome(null, null, SortedPass(source, Enumerable.Range(0, n).ToArray(), SortedReduction.Median, 0, output, pipeline, _options.ComputeContributions));
             case TrimmedMeanRule trimmed:
-                SortedPass(source, Enumerable.Range(0, n).ToArray(), SortedReduction.TrimmedMean, trimmed.TrimCount(n), output, pipeline);
-                return default;
+                return new RuleOutcome(
+                    null, null, SortedPass(source, Enumerable.Range(0, n).ToArray(), SortedReduction.TrimmedMean, trimmed.TrimCount(n), output, pipeline, _options.ComputeContributions));
             case KrumRule krum:
             {
                 var distances = Distances(source, pipeline);
                 var scores = KrumSelection.Scores(distances, n, Enumerable.Range(0, n).ToArray(), krum.F);
                 var winner = KrumSelection.ArgMin(scores, Enumerable.Range(0, n).ToArray());
                 CopyPass(source, winner, output, pipeline);
-                return new RuleOutcome([winner], scores);
+                return new RuleOutcome([winner], scores, Uniform(n, [winner]));
             }
 
             case MultiKrumRule multi:
@@ -172,7 +233,7 @@ public sealed partial class AggregationEngine
                 var chosen = KrumSelection.Lowest(scores, multi.SelectionCount(n));
                 var ascending = chosen.Order().ToArray();
                 MeanPass(source, ascending, output, pipeline);
-                return new RuleOutcome(chosen, scores);
+                return new RuleOutcome(chosen, scores, Uniform(n, chosen));
             }
 
             case BulyanRule bulyan:
@@ -180,16 +241,22 @@ public sealed partial class AggregationEngine
                 var distances = Distances(source, pipeline);
                 var (chosen, scores) = KrumSelection.Bulyan(distances, n, bulyan.F);
                 var theta = chosen.Length;
-                SortedPass(source, chosen, SortedReduction.NearestToMedian, theta - (2 * bulyan.F), output, pipeline);
-                return new RuleOutcome(chosen, scores);
+                SortedPass(source, chosen, SortedReduction.NearestToMedian, theta - (2 * bulyan.F), output, pipeline, false);
+                return new RuleOutcome(chosen, scores, Uniform(n, chosen));
             }
 
             case CenteredClippingRule clipping:
-                CenteredClipping(source, clipping, output, pipeline);
-                return default;
+            {
+                var factors = CenteredClipping(source, clipping, output, pipeline);
+                return new RuleOutcome(null, null, _options.ComputeContributions ? factors : null);
+            }
+
             case GeometricMedianRule median:
-                GeometricMedian(source, median, output, pipeline);
-                return default;
+            {
+                var weights = GeometricMedian(source, median, output, pipeline);
+                return new RuleOutcome(null, null, _options.ComputeContributions ? weights : null);
+            }
+
             default:
                 throw new AggregationException($"unknown rule {rule.Name}");
         }

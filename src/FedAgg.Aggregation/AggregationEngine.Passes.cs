@@ -39,6 +39,15 @@ public sealed partial class AggregationEngine
 
         public NativeBuffer<Vector512<int>>? Keys { get; set; }
 
+        /// <summary>One key group before sorting, for counting kept positions (contributions).</summary>
+        public NativeBuffer<Vector512<int>>? Unsorted { get; set; }
+
+        /// <summary>Per row, the coordinates where the row was kept (contributions of the sorting rules).</summary>
+        public long[]? Counts { get; set; }
+
+        /// <summary>Per row, scratch for one group's kept lanes.</summary>
+        public ushort[]? Masks { get; set; }
+
         public nint[] Shifted { get; } = new nint[rows];
 
         public void Dispose()
@@ -50,6 +59,7 @@ public sealed partial class AggregationEngine
             Vector?.Dispose();
             Centered?.Dispose();
             Keys?.Dispose();
+            Unsorted?.Dispose();
         }
     }
 
@@ -103,8 +113,12 @@ public sealed partial class AggregationEngine
             });
     }
 
-    /// <summary>output = a sorted-coordinate reduction over <paramref name="rows"/>.</summary>
-    private unsafe void SortedPass(UpdateSource source, int[] rows, SortedReduction reduction, int k, AggregateBuffer output, Pipeline pipeline)
+    /// <summary>
+    /// output = a sorted-coordinate reduction over <paramref name="rows"/>. With <paramref name="countKept"/>, also counts
+    /// per row the coordinates where its value sits among the sorted positions the reduction reads (ties by row position)
+    /// and returns count / d per row; otherwise null.
+    /// </summary>
+    private unsafe double[]? SortedPass(UpdateSource source, int[] rows, SortedReduction reduction, int k, AggregateBuffer output, Pipeline pipeline, bool countKept)
     {
         var n = rows.Length;
         var (first, last) = reduction switch
@@ -114,19 +128,64 @@ public sealed partial class AggregationEngine
             _ => (0, n - 1),
         };
         var network = SortingNetwork.For(n, first, last);
+        var counters = new List<long[]>();
 
         // Small blocks keep a block's transposed keys in L2 while the network sorts them group by group.
         var l2Block = Math.Max(DotKernels.Chunk, (int)(256L * 1024 / ((long)n * sizeof(float)) / DotKernels.Chunk * DotKernels.Chunk));
         var block = Math.Min(pipeline.BlockCoordinates(2 * n), l2Block);
         RunPass(
             source, n, block, pipeline,
-            w => w.Keys = new NativeBuffer<Vector512<int>>((long)n * ((block + CoordinateKernels.Lanes - 1) / CoordinateKernels.Lanes), clear: false),
+            w =>
+            {
+                w.Keys = new NativeBuffer<Vector512<int>>((long)n * ((block + CoordinateKernels.Lanes - 1) / CoordinateKernels.Lanes), clear: false);
+                if (countKept)
+                {
+                    w.Unsorted = new NativeBuffer<Vector512<int>>(n, clear: false);
+                    w.Counts = new long[n];
+                    w.Masks = new ushort[n];
+                    counters.Add(w.Counts);
+                }
+            },
             (w, _, start, length) =>
             {
                 w.Fetcher.Fetch(rows, start, length);
-                CoordinateKernels.Sorted(w.Fetcher.Rows.AsSpan(0, n), length, reduction, k, network, w.Output.Pointer, w.Keys!.Pointer, w.Tracker, rows, start);
+                if (w.Counts is { } counts)
+                {
+                    fixed (long* kept = counts)
+                    fixed (ushort* masks = w.Masks)
+                    {
+                        var counting = new KeptCounter(w.Unsorted!.Pointer, masks, kept, first, last);
+                        CoordinateKernels.Sorted(w.Fetcher.Rows.AsSpan(0, n), length, reduction, k, network, w.Output.Pointer, w.Keys!.Pointer, counting, w.Tracker, rows, start);
+                    }
+                }
+                else
+                {
+                    CoordinateKernels.Sorted(w.Fetcher.Rows.AsSpan(0, n), length, reduction, k, network, w.Output.Pointer, w.Keys!.Pointer, default(NoObserver), w.Tracker, rows, start);
+                }
+
                 output.Write(start, new ReadOnlySpan<float>(w.Output.Pointer, length));
             });
+
+        if (!countKept)
+        {
+            return null;
+        }
+
+        // Integer counts: the sum over workers does not depend on which worker counted which block.
+        var d = source.Length;
+        var fractions = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var total = 0L;
+            foreach (var counter in counters)
+            {
+                total += counter[i];
+            }
+
+            fractions[i] = d == 0 ? 0.0 : (double)total / d;
+        }
+
+        return fractions;
     }
 
     /// <summary>output = update <paramref name="row"/>, copied exactly.</summary>
@@ -390,7 +449,8 @@ public sealed partial class AggregationEngine
         }
     }
 
-    private void CenteredClipping(UpdateSource source, CenteredClippingRule rule, AggregateBuffer output, Pipeline pipeline)
+    /// <summary>Runs centered clipping; returns the clipping factors s_i of the last iteration.</summary>
+    private double[] CenteredClipping(UpdateSource source, CenteredClippingRule rule, AggregateBuffer output, Pipeline pipeline)
     {
         var n = source.Count;
         if (rule.Center is { } given)
@@ -412,6 +472,8 @@ public sealed partial class AggregationEngine
             norms = WeightedPass(source, center, scales, WeightedMode.CenteredClipping, n, output, t < rule.Iterations, pipeline)!;
             center = output;
         }
+
+        return scales;
     }
 
     /// <summary>A starting centre must match the updates' length and hold finite values only.</summary>
@@ -438,7 +500,8 @@ public sealed partial class AggregationEngine
         }
     }
 
-    private void GeometricMedian(UpdateSource source, GeometricMedianRule rule, AggregateBuffer output, Pipeline pipeline)
+    /// <summary>Runs the Weiszfeld iterations; returns the last iteration's normalised weights w_i / W.</summary>
+    private double[] GeometricMedian(UpdateSource source, GeometricMedianRule rule, AggregateBuffer output, Pipeline pipeline)
     {
         var n = source.Count;
         MeanPass(source, Enumerable.Range(0, n).ToArray(), output, pipeline);
@@ -454,6 +517,15 @@ public sealed partial class AggregationEngine
             }
 
             norms = WeightedPass(source, output, weights, WeightedMode.WeightedMean, total, output, t < rule.Iterations, pipeline)!;
+            if (t == rule.Iterations)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    weights[i] /= total;
+                }
+            }
         }
+
+        return weights;
     }
 }

@@ -21,6 +21,12 @@ public sealed class AggregationOptions
     /// <summary>Upper bound for the engine's working buffers in bytes (default 256 MiB); the blocks shrink to fit, down to 1024 coordinates.</summary>
     public long MemoryBudgetBytes { get; init; } = 256L << 20;
 
+    /// <summary>
+    /// Whether to report <see cref="AggregationResult.Contributions"/> (default false). The output bits are the same
+    /// either way; for trimmed mean and median it adds per-coordinate counting to the sorting pass.
+    /// </summary>
+    public bool ComputeContributions { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the option that is out of range.</summary>
     public void Validate()
     {
@@ -62,4 +68,12 @@ public sealed class AggregationResult
 
     /// <summary>Inputs left out (non-finite values), with reasons.</summary>
     public IReadOnlyList<ExcludedUpdate> Excluded { get; init; } = [];
+
+    /// <summary>
+    /// When <see cref="AggregationOptions.ComputeContributions"/> is set: how much the rule used each input, one value
+    /// per input (indexed like the inputs, not like <see cref="Selected"/>), 0 for excluded inputs; defined per rule in
+    /// docs/AGGREGATION.md ("Contributions and credits") and bit-identical for any thread count, block size or SIMD
+    /// width. Empty when not computed.
+    /// </summary>
+    public IReadOnlyList<double> Contributions { get; init; } = [];
 }

@@ -31,12 +31,13 @@ internal static class AggregateCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var block = new Option<int>("--block") { Description = "Coordinates per block (multiple of 1024)", DefaultValueFactory = _ => 16384 };
         var budget = new Option<int>("--memory-mib") { Description = "Memory budget of the engine's buffers in MiB", DefaultValueFactory = _ => 256 };
+        var contributions = new Option<bool>("--contributions") { Description = "Also report each input's contribution (docs/AGGREGATION.md, \"Contributions and credits\")" };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the aggregate (1-D float32 .npy)", Required = true };
         var inputs = new Argument<string[]>("INPUT") { Description = ".npy files (1-D float32/float16) or directories of them, in index order", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("aggregate", "Aggregate .npy updates with a robust rule and write the result as .npy")
         {
-            rule, f, beta, m, tau, iterations, nu, center, clipNorm, mixing, bucketing, seed, threads, block, budget, output, inputs,
+            rule, f, beta, m, tau, iterations, nu, center, clipNorm, mixing, bucketing, seed, threads, block, budget, contributions, output, inputs,
         };
 
         command.SetAction(parse =>
@@ -117,6 +118,7 @@ internal static class AggregateCommand
                     MaxDegreeOfParallelism = parse.GetValue(threads),
                     BlockCoordinates = parse.GetValue(block),
                     MemoryBudgetBytes = (long)parse.GetValue(budget) << 20,
+                    ComputeContributions = parse.GetValue(contributions),
                 };
                 using (centerBuffer)
                 {
@@ -284,6 +286,18 @@ internal static class AggregateCommand
                     {
                         json.WriteNullValue();
                     }
+                }
+
+                json.WriteEndArray();
+            }
+
+            if (options.ComputeContributions)
+            {
+                // One per input, in input order; shortest round-trip form, so a verifier reads back the same doubles.
+                json.WriteStartArray("contributions");
+                foreach (var contribution in result.Contributions)
+                {
+                    json.WriteNumberValue(contribution);
                 }
 
                 json.WriteEndArray();

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -120,11 +121,14 @@ internal static unsafe class CoordinateKernels
     /// <paramref name="reduction"/> says; <paramref name="k"/> is the trim count or Bulyan's β.
     /// <paramref name="keys"/> holds ⌈length/16⌉·n vectors: rows are first transposed into one key group per 16
     /// coordinates (reading each row sequentially), so the network then runs on a group that sits in L1.
+    /// <paramref name="observer"/> sees every key group just before and just after the network sorts it; a struct type
+    /// argument, so the JIT compiles a copy per observer and <see cref="NoObserver"/> costs nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Sorted(
+    public static void Sorted<TObserver>(
         ReadOnlySpan<nint> rows, int length, SortedReduction reduction, int k, int[] network, float* destination, Vector512<int>* keys,
-        FiniteTracker? tracker = null, ReadOnlySpan<int> rowIds = default, long start = 0)
+        TObserver observer, FiniteTracker? tracker = null, ReadOnlySpan<int> rowIds = default, long start = 0)
+        where TObserver : struct, IGroupObserver
     {
         var n = rows.Length;
         var groups = (length + Lanes - 1) / Lanes;
@@ -155,7 +159,9 @@ internal static unsafe class CoordinateKernels
             for (var g = 0; g < groups; g++)
             {
                 var group = keys + ((long)g * n);
+                observer.BeforeSort(group, n);
                 compiled.Apply(group);
+                observer.AfterSort(group, n, g < full ? Lanes : length - (g * Lanes));
 
                 var result = reduction switch
                 {
@@ -267,5 +273,110 @@ internal static unsafe class CoordinateKernels
 
         var count = Vector512.Create((double)beta);
         return Vector512.Narrow(sumLo / count, sumHi / count);
+    }
+}
+
+/// <summary>Sees each key group of <see cref="CoordinateKernels.Sorted{TObserver}"/> around its sorting network.</summary>
+internal unsafe interface IGroupObserver
+{
+    /// <summary>The group's n key vectors, in row order, before sorting.</summary>
+    void BeforeSort(Vector512<int>* group, int n);
+
+    /// <summary>The same group after sorting; <paramref name="lanes"/> of its 16 lanes are real coordinates, the rest padding.</summary>
+    void AfterSort(Vector512<int>* sorted, int n, int lanes);
+}
+
+/// <summary>Observes nothing: the plain aggregation.</summary>
+internal readonly unsafe struct NoObserver : IGroupObserver
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void BeforeSort(Vector512<int>* group, int n)
+    {
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AfterSort(Vector512<int>* sorted, int n, int lanes)
+    {
+    }
+}
+
+/// <summary>
+/// Counts, per row, the coordinates at which the row's value lands in sorted positions [first, last] — the positions a
+/// sorted reduction reads — where equal values are ordered by row (the stable sort): row i's position is
+/// #{j : x_j &lt; x_i} + #{j &lt; i : x_j = x_i} in the total order. Exact integer counts, 16 coordinates at a time.
+/// </summary>
+/// <remarks>
+/// <paramref name="unsorted"/> holds n key vectors (a copy of the group before sorting), <paramref name="masks"/> n lane masks
+/// of scratch, <paramref name="counts"/> the n counters.
+/// </remarks>
+internal readonly unsafe struct KeptCounter(Vector512<int>* unsorted, ushort* masks, long* counts, int first, int last) : IGroupObserver
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void BeforeSort(Vector512<int>* group, int n) =>
+        Buffer.MemoryCopy(group, unsorted, (long)n * sizeof(Vector512<int>), (long)n * sizeof(Vector512<int>));
+
+    /// <summary>Adds this group's kept coordinates to the counts (positions [first, last] of the group are sorted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AfterSort(Vector512<int>* sorted, int n, int lanes)
+    {
+        var lo = sorted[first];
+        var hi = sorted[last];
+        var valid = lanes == CoordinateKernels.Lanes ? 0xFFFFu : (1u << lanes) - 1;
+
+        // Common case: in every lane exactly last − first + 1 rows hold a value in [s_first, s_last]. Those rows then hold
+        // exactly the positions first … last, whatever their order, and no tie needs breaking.
+        var width = (hi - lo).AsUInt32();
+        var inRange = Vector512<int>.Zero;
+        for (var i = 0; i < n; i++)
+        {
+            var hit = Vector512.LessThanOrEqual((unsorted[i] - lo).AsUInt32(), width).AsInt32();
+            masks[i] = (ushort)hit.ExtractMostSignificantBits();
+            inRange -= hit;
+        }
+
+        if ((Vector512.Equals(inRange, Vector512.Create(last - first + 1)).ExtractMostSignificantBits() & valid) == valid)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                counts[i] += BitOperations.PopCount(masks[i] & valid);
+            }
+
+            return;
+        }
+
+        CountWithTies(lo, hi, n, valid);
+    }
+
+    /// <summary>
+    /// Values strictly between s_first and s_last are kept and values outside are not; a value equal to either is kept
+    /// when its stable position #{j : x_j &lt; value} + (equal values in earlier rows) falls in [first, last].
+    /// </summary>
+    private void CountWithTies(Vector512<int> lo, Vector512<int> hi, int n, uint valid)
+    {
+        var belowLo = Vector512<int>.Zero;
+        var belowHi = Vector512<int>.Zero;
+        for (var j = 0; j < n; j++)
+        {
+            var key = unsorted[j];
+            belowLo -= Vector512.LessThan(key, lo);
+            belowHi -= Vector512.LessThan(key, hi);
+        }
+
+        var firstPosition = Vector512.Create(first);
+        var lastPosition = Vector512.Create(last);
+        for (var i = 0; i < n; i++)
+        {
+            var key = unsorted[i];
+            var equalLo = Vector512.Equals(key, lo);
+            var equalHi = Vector512.Equals(key, hi);
+            var keptLo = equalLo & Vector512.GreaterThanOrEqual(belowLo, firstPosition) & Vector512.LessThanOrEqual(belowLo, lastPosition);
+            var keptHi = equalHi & Vector512.GreaterThanOrEqual(belowHi, firstPosition) & Vector512.LessThanOrEqual(belowHi, lastPosition);
+            var kept = (Vector512.GreaterThan(key, lo) & Vector512.LessThan(key, hi)) | keptLo | keptHi;
+            counts[i] += BitOperations.PopCount((uint)kept.ExtractMostSignificantBits() & valid);
+
+            // Equal values met so far move the next equal one position up.
+            belowLo -= equalLo;
+            belowHi -= equalHi;
+        }
     }
 }
