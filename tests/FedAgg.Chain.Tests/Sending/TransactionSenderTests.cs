@@ -84,6 +84,28 @@ public sealed class TransactionSenderTests
     }
 
     [Fact]
+    public async Task SendAsync_ThreeConfirmations_ReturnsOnlyAfterTwoMoreBlocks()
+    {
+        await using var anvil = await AnvilInstance.StartAsync();
+        using var rpc = new EthereumRpcClient(new Uri(anvil.RpcUrl));
+        using var key = Secp256k1PrivateKey.FromHex(Foundry.DevKey0);
+        var logger = new ListLogger<TransactionSender>();
+        using var sender = new TransactionSender(rpc, key, new TransactionSenderOptions { PollInterval = TimeSpan.FromMilliseconds(20), Confirmations = 3 }, logger);
+
+        var sending = sender.SendAsync(new TransactionRequest(EthereumAddress.Parse(Foundry.DevAddress1), ReadOnlyMemory<byte>.Empty, Value: 5, GasLimit: 21_000), CancellationToken.None);
+        var hashText = (await logger.WaitForEventAsync(5020, Patience)).Split(' ')[2];
+        var mined = await WaitForReceiptAsync(rpc, Bytes32.Parse(hashText));
+        await anvil.RpcAsync("evm_mine");
+        var afterOneMore = await Task.WhenAny(sending, Task.Delay(TimeSpan.FromMilliseconds(300)));
+        await anvil.RpcAsync("evm_mine");
+        var receipt = await sending.WaitAsync(Patience);
+
+        Assert.NotSame(sending, afterOneMore);
+        Assert.Equal(mined.BlockNumber, receipt.BlockNumber);
+        Assert.True(await rpc.GetBlockNumberAsync(CancellationToken.None) >= receipt.BlockNumber + 2);
+    }
+
+    [Fact]
     public async Task SendAsync_TransactionStuckInPool_IsRepricedAndTheReplacementMined()
     {
         await using var anvil = await AnvilInstance.StartAsync();
@@ -186,6 +208,21 @@ public sealed class TransactionSenderTests
         {
             data.Delete(recursive: true);
         }
+    }
+
+    private static async Task<TransactionReceipt> WaitForReceiptAsync(EthereumRpcClient rpc, Bytes32 hash)
+    {
+        for (var attempt = 0; attempt < 500; attempt++)
+        {
+            if (await rpc.GetTransactionReceiptAsync(hash, CancellationToken.None) is { } receipt)
+            {
+                return receipt;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"no receipt for {hash} within 10 s");
     }
 
     [Fact]
