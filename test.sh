@@ -15,6 +15,17 @@ if ! /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then
   fi
 fi
 
+# PostgreSQL (Debian's) for the grain storage tests, which start their own throwaway cluster on a loopback port.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    echo "test.sh: installing postgresql (Debian) for the grain storage tests..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+      || echo "test.sh: could not install postgresql; the PostgreSQL storage tests will fail" >&2
+  else
+    echo "test.sh: postgresql is missing and cannot be installed here (need root and apt-get)" >&2
+  fi
+fi
+
 # npm packages (package-lock.json) are the independent implementations for the Merkle-tree cross-checks
 # (@openzeppelin/merkle-tree); reinstalled only when the lock file changes.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

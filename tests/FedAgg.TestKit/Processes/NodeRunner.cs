@@ -89,49 +89,57 @@ public static class NodeRunner
     private static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunRawAsync(
         string script, string? standardInput, TimeSpan timeout)
     {
-        // Module resolution of -e input starts at the working directory, hence the repository root.
-        var start = new ProcessStartInfo(Executable)
-        {
-            WorkingDirectory = RepositoryRoot,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardInputEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add("--input-type=module");
-        start.ArgumentList.Add("-e");
-        start.ArgumentList.Add(script);
-        start.Environment.Remove("NODE_OPTIONS");
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Executable}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancellation = new CancellationTokenSource(timeout);
+        // The input goes through a file that the shell puts on node's stdin: a pipe from this process can be
+        // non-blocking and still empty when the script calls fs.readFileSync(0), which then fails with EAGAIN (it did,
+        // under load). A regular file always reads to the end.
+        var inputFile = Path.GetTempFileName();
         try
         {
+            await File.WriteAllTextAsync(inputFile, standardInput ?? string.Empty, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+
+            // Module resolution of -e input starts at the working directory, hence the repository root.
+            var start = new ProcessStartInfo("/bin/sh")
+            {
+                WorkingDirectory = RepositoryRoot,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                StandardOutputEncoding = Encoding.UTF8,
+                StandardErrorEncoding = Encoding.UTF8,
+            };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"exec {Executable} --input-type=module -e \"$1\" < \"$2\"");
+            start.ArgumentList.Add("sh");
+            start.ArgumentList.Add(script);
+            start.ArgumentList.Add(inputFile);
+            start.Environment.Remove("NODE_OPTIONS");
+
+            using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Executable}.");
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var cancellation = new CancellationTokenSource(timeout);
             try
             {
-                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellation.Token);
-                process.StandardInput.Close();
+                await process.WaitForExitAsync(cancellation.Token);
             }
-            catch (IOException)
+            catch (OperationCanceledException)
             {
-                // The script exited without reading all its input; its exit code and stderr say why.
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                throw new InvalidOperationException($"{Executable} did not finish within {timeout.TotalSeconds} s.\nscript:\n{script}\nstderr:\n{await stderr}");
             }
 
-            await process.WaitForExitAsync(cancellation.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            throw new InvalidOperationException($"{Executable} did not finish within {timeout.TotalSeconds} s.\nscript:\n{script}\nstderr:\n{await stderr}");
-        }
+            if (process.ExitCode == 127)
+            {
+                throw new System.ComponentModel.Win32Exception($"`{Executable}` was not found on PATH");
+            }
 
-        return (process.ExitCode, await stdout, await stderr);
+            return (process.ExitCode, await stdout, await stderr);
+        }
+        finally
+        {
+            File.Delete(inputFile);
+        }
     }
 
     private static string Shorten(string text) => text.Length <= 4000 ? text : $"{text[..4000]}… ({text.Length} characters)";
