@@ -24,7 +24,7 @@ public sealed class ProgramTests
         var start = Array.IndexOf(lines, "Commands:");
         Assert.True(start >= 0, $"no \"Commands:\" section\n{run.Describe()}");
         var commands = lines[(start + 1)..].TakeWhile(line => line.Length > 0).Select(line => line.Trim()).ToArray();
-        Assert.True(commands.Length == 6, $"expected six command lines, got {commands.Length}\n{run.Describe()}");
+        Assert.True(commands.Length == 7, $"expected seven command lines, got {commands.Length}\n{run.Describe()}");
         Assert.StartsWith("aggregate ", commands[0], StringComparison.Ordinal);
         Assert.Contains("Aggregate .npy updates with a robust rule", commands[0], StringComparison.Ordinal);
         Assert.StartsWith("chain ", commands[1], StringComparison.Ordinal);
@@ -35,7 +35,9 @@ public sealed class ProgramTests
         Assert.Contains("Ed25519 libp2p identity", commands[3], StringComparison.Ordinal);
         Assert.StartsWith("peer ", commands[4], StringComparison.Ordinal);
         Assert.Contains("libp2p", commands[4], StringComparison.Ordinal);
-        Assert.StartsWith("verify ", commands[5], StringComparison.Ordinal);
+        Assert.StartsWith("server ", commands[5], StringComparison.Ordinal);
+        Assert.Contains("FedAgg server", commands[5], StringComparison.Ordinal);
+        Assert.StartsWith("verify ", commands[6], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,48 @@
+using FedAgg.Core.Rounds;
+
+namespace FedAgg.Server.Grains;
+
+/// <summary>What <see cref="IParticipantGrain.AdmitAsync"/> decides on.</summary>
+/// <param name="TaskId">The task the participant submits to.</param>
+/// <param name="Policy">The task's admission policy.</param>
+/// <param name="ChainId">The task's chain (a <c>registered</c> participant's binding must be for it).</param>
+/// <param name="Ledger">The task's ledger (0x-hex).</param>
+/// <param name="MaxSubmissions">How many submissions the peer may make per <paramref name="Window"/>.</param>
+/// <param name="Window">The rate limit's sliding window.</param>
+public sealed record AdmissionRequest(string TaskId, AdmissionPolicy Policy, ulong ChainId, string Ledger, int MaxSubmissions, TimeSpan Window);
+
+/// <summary>An Ethereum address bound to a participant's libp2p key (docs/PROTOCOL.md, "Address binding").</summary>
+/// <param name="ChainId">The chain.</param>
+/// <param name="Ledger">The ledger (0x-hex, 20 bytes).</param>
+/// <param name="Address">The bound address (0x-hex, 20 bytes).</param>
+/// <param name="Signature">The participant's Ed25519 signature over the binding bytes (0x-hex).</param>
+public sealed record AddressBindingRecord(ulong ChainId, string Ledger, string Address, string Signature);
+
+/// <summary>A snapshot of a participant.</summary>
+/// <param name="PeerId">The peer id.</param>
+/// <param name="BannedEverywhere">Why the peer is banned from every task; null when not.</param>
+/// <param name="BannedTasks">Task id → ban reason.</param>
+/// <param name="AllowedTasks">Tasks whose allowlist names the peer.</param>
+/// <param name="Binding">The bound address, if any.</param>
+public sealed record ParticipantStatus(
+    string PeerId,
+    string? BannedEverywhere,
+    IReadOnlyDictionary<string, string> BannedTasks,
+    IReadOnlyList<string> AllowedTasks,
+    AddressBindingRecord? Binding);
+
+/// <summary>The persistent state of a <see cref="ParticipantGrain"/> (JSON, camelCase).</summary>
+public sealed class ParticipantState
+{
+    /// <summary>See <see cref="ParticipantStatus.BannedEverywhere"/>.</summary>
+    public string? BannedEverywhere { get; set; }
+
+    /// <summary>See <see cref="ParticipantStatus.BannedTasks"/>.</summary>
+    public Dictionary<string, string> BannedTasks { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>See <see cref="ParticipantStatus.AllowedTasks"/> (sorted, ordinal).</summary>
+    public List<string> AllowedTasks { get; set; } = [];
+
+    /// <summary>See <see cref="ParticipantStatus.Binding"/>.</summary>
+    public AddressBindingRecord? Binding { get; set; }
+}

@@ -1,0 +1,68 @@
+using System.Diagnostics.Metrics;
+using FedAgg.Grains.Hosting;
+using FedAgg.Grains.Storage;
+using FedAgg.Server.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FedAgg.Server.Hosting;
+
+/// <summary>Adds the FedAgg server to a host.</summary>
+public static class FedAggServerHostingExtensions
+{
+    /// <summary>
+    /// Adds the server: options (section <see cref="FedAggServerOptions.SectionName"/>, then <paramref name="configure"/>;
+    /// validated at start), the durable stores, the grain runtime with the task, round and participant grains on SQLite
+    /// (<see cref="FedAggServerOptions.GrainDatabasePath"/>, state and reminders), and <see cref="FedAggServer"/>. Hosted
+    /// services start in that order and stop in reverse. Call it before any other <c>UseGrains</c>.
+    /// </summary>
+    /// <param name="builder">The host builder.</param>
+    /// <param name="configure">Changes the options after configuration binding; optional.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IHostApplicationBuilder AddFedAggServer(this IHostApplicationBuilder builder, Action<FedAggServerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<FedAggServerOptions>()
+            .BindConfiguration(FedAggServerOptions.SectionName)
+            .Configure(o => configure?.Invoke(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FedAggServerOptions>, FedAggServerOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new ServerMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(sp => new TaskDirectory(sp.GetRequiredService<IOptions<FedAggServerOptions>>().Value.MaxPayloadBytes));
+        services.TryAddSingleton<IRoundCloseHandler, LoggingRoundCloseHandler>();
+        services.AddSingleton<ServerStores>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServerStores>());
+
+        builder.UseGrains(grains =>
+        {
+            grains.AddGrain<ITaskGrain, TaskGrain>();
+            grains.AddGrain<IRoundGrain, RoundGrain>();
+            grains.AddGrain<IParticipantGrain, ParticipantGrain>();
+            grains.AddSqliteStorage(PersistentStateAttribute.DefaultStorageName, static _ => { });
+            grains.UseSqliteReminders(static _ => { });
+        });
+        services.AddOptions<SqliteStorageOptions>(PersistentStateAttribute.DefaultStorageName)
+            .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.DataSource = server.Value.GrainDatabasePath);
+        services.AddOptions<SqliteStorageOptions>(GrainsBuilder.ReminderOptionsName)
+            .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.DataSource = server.Value.GrainDatabasePath);
+
+        services.AddSingleton<FedAggServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<FedAggServer>());
+        return builder;
+    }
+}
+
+/// <summary>The close handler of this slice: logs the close (aggregation, the manifest and anchoring come next).</summary>
+internal sealed class LoggingRoundCloseHandler(ILogger<LoggingRoundCloseHandler> logger) : IRoundCloseHandler
+{
+    public Task OnRoundClosedAsync(RoundStatus status, CancellationToken cancellationToken)
+    {
+        Log.DefaultCloseHandler(logger, status.TaskId, status.Round);
+        return Task.CompletedTask;
+    }
+}
