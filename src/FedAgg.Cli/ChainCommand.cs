@@ -59,6 +59,8 @@ internal static class ChainCommand
                 Console.Out.WriteLine($"LEDGER      {deployment.Ledger} (deployed in block {deployment.DeployBlock})");
                 Console.Out.WriteLine($"ADMIN       {deployment.Admin} (anvil development key 0; also coordinator)");
                 Console.Out.WriteLine($"ANCHOR      {deployment.Anchor} (anvil development key 1: the server's anchoring key)");
+                var keys = WriteDevelopmentKeyFiles(options.DataDirectory);
+                Console.Out.WriteLine($"KEYS        {keys.Admin} (admin, coordinator), {keys.Anchor} (anchor): funded anvil development keys");
                 Console.Out.WriteLine($"STATE       {devnet.Chain.StatePath}");
                 Console.Out.WriteLine($"DEPLOYMENT  {Path.Combine(options.DataDirectory, Devnet.DeploymentFileName)}");
                 Console.Out.WriteLine("READY (Ctrl+C stops the chain; its state is kept)");
@@ -117,7 +119,7 @@ internal static class ChainCommand
     private static Command CreateDeploy()
     {
         var rpc = RpcOption(required: true);
-        var keyFile = new Option<FileInfo>("--key-file") { Description = "The deploying account's key file (fedagg chain keygen); it becomes admin unless --admin is given", Required = true, HelpName = "file" };
+        var keyFile = new Option<FileInfo>("--key-file", "--key") { Description = "The deploying account's key file (fedagg chain keygen); it becomes admin unless --admin is given", Required = true, HelpName = "file" };
         var admin = new Option<string?>("--admin") { Description = "Admin address (grants roles, pauses); default the deployer", HelpName = "address" };
         var anchor = new Option<string>("--anchor") { Description = "The aggregation server's anchoring address (ANCHOR_ROLE)", Required = true, HelpName = "address" };
         var coordinator = new Option<string?>("--coordinator") { Description = "Coordinator address (registers tasks); default the deployer", HelpName = "address" };
@@ -247,18 +249,24 @@ internal static class ChainCommand
     private static Command CreateClaim()
     {
         var (deployment, rpc, ledger) = LedgerOptions();
-        var keyFile = new Option<FileInfo?>("--key-file") { Description = "The key file of the account that sends (and pays gas for) the claim", HelpName = "file" };
+        var keyFile = new Option<FileInfo?>("--key-file", "--key") { Description = "The key file of the account that sends (and pays gas for) the claim", HelpName = "file" };
         var devKey = new Option<int?>("--dev-key") { Description = "Send with anvil development key N (0–9) instead of --key-file (local chains only)", HelpName = "N" };
         var task = new Option<string>("--task") { Description = "The task id", Required = true, HelpName = "id" };
-        var manifest = new Option<FileInfo>("--manifest") { Description = "A round manifest (manifest.json) whose credits list holds the account's cumulative amount", Required = true, HelpName = "file" };
+        var manifest = new Option<FileInfo?>("--manifest") { Description = "A round manifest whose credits list holds the account's cumulative amount (the proof is built from it)", HelpName = "file" };
+        var proofFile = new Option<FileInfo?>("--proof") { Description = "A proof file: JSON {\"account\", \"cumulativeAmount\", \"proof\": [\"0x…\", …]}", HelpName = "file" };
         var account = new Option<string?>("--account") { Description = "The account to claim for (default the sending account); anyone may send a claim for anyone", HelpName = "address" };
-        var command = new Command("claim", "Claim an account's credits with a Merkle proof built from a round manifest") { deployment, rpc, ledger, keyFile, devKey, task, manifest, account };
+        var command = new Command("claim", "Claim an account's credits with a Merkle proof (from a proof file, or built from a round manifest)") { deployment, rpc, ledger, keyFile, devKey, task, manifest, proofFile, account };
         AddLedgerValidator(command, deployment, rpc, ledger);
         command.Validators.Add(result =>
         {
             if ((result.GetResult(keyFile) is { Implicit: false }) == (result.GetResult(devKey) is { Implicit: false }))
             {
                 result.AddError("give exactly one of --key-file FILE or --dev-key N");
+            }
+
+            if ((result.GetResult(manifest) is { Implicit: false }) == (result.GetResult(proofFile) is { Implicit: false }))
+            {
+                result.AddError("give exactly one of --manifest FILE or --proof FILE");
             }
         });
         command.SetAction(async (parse, cancellationToken) => await RunAsync("chain claim", async () =>
@@ -267,26 +275,45 @@ internal static class ChainCommand
                 ? (index is >= 0 and <= 9 ? Secp256k1PrivateKey.FromHex(LocalChain.DevelopmentKeys[index]) : throw new ArgumentException("--dev-key must be 0 to 9."))
                 : LoadKey(parse.GetValue(keyFile)!.FullName);
             var claimant = ParseAddress(parse.GetValue(account), "--account") ?? key.Address;
-            var credits = ReadManifestCredits(parse.GetValue(manifest)!.FullName);
-            var amount = credits.FirstOrDefault(c => c.Account == claimant).Amount;
-            if (!credits.Any(c => c.Account == claimant))
+            BigInteger amount;
+            Bytes32[] proof;
+            Bytes32 root;
+            if (parse.GetValue(proofFile) is { } proofPath)
             {
-                throw new ArgumentException($"The manifest's credits list has no entry for {claimant}.");
+                (var proofAccount, amount, proof) = ReadProofFile(proofPath.FullName);
+                if (parse.GetValue(account) is not null && proofAccount != claimant)
+                {
+                    throw new ArgumentException($"--account {claimant} differs from the proof file's account {proofAccount}.");
+                }
+
+                claimant = proofAccount;
+                root = MerkleProof.ProcessProof(StandardMerkleTree.LeafHash([AbiValue.FromAddress(claimant.AsSpan()), AbiValue.FromUint256(amount)]), proof);
+            }
+            else
+            {
+                var credits = ReadManifestCredits(parse.GetValue(manifest)!.FullName);
+                if (!credits.Any(c => c.Account == claimant))
+                {
+                    throw new ArgumentException($"The manifest's credits list has no entry for {claimant}.");
+                }
+
+                amount = credits.First(c => c.Account == claimant).Amount;
+                var tree = StandardMerkleTree.ForCredits(credits.Select(c => ((ReadOnlyMemory<byte>)c.Account.ToArray(), c.Amount)));
+                proof = tree.GetProof([AbiValue.FromAddress(claimant.AsSpan()), AbiValue.FromUint256(amount)]);
+                root = tree.Root;
             }
 
-            var tree = StandardMerkleTree.ForCredits(credits.Select(c => ((ReadOnlyMemory<byte>)c.Account.ToArray(), c.Amount)));
-            var proof = tree.GetProof([AbiValue.FromAddress(claimant.AsSpan()), AbiValue.FromUint256(amount)]);
             var (client, binding, _) = Connect(parse, deployment, rpc, ledger);
             using (client)
             {
                 var taskKey = FedAggLedger.TaskKey(parse.GetValue(task)!);
                 var claimable = await binding.ClaimableCreditsRootAsync(taskKey, cancellationToken).ConfigureAwait(false);
-                if (claimable != tree.Root)
+                if (claimable != root)
                 {
                     var latest = await binding.CreditsRootAsync(taskKey, cancellationToken).ConfigureAwait(false);
-                    throw new ChainException(latest == tree.Root
-                        ? $"This manifest's credits root {tree.Root} is anchored but still in the task's claim delay; try again after it (see fedagg chain status --task)."
-                        : $"This manifest's credits root {tree.Root} is not the task's claimable root {claimable}; use the manifest of the latest anchored round.");
+                    throw new ChainException(latest == root
+                        ? $"The proof's credits root {root} is anchored but still in the task's claim delay; try again after it (see fedagg chain status --task)."
+                        : $"The proof's credits root {root} is not the task's claimable root {claimable}; use the proof or manifest of the latest anchored round.");
                 }
 
                 var already = await binding.ClaimedAsync(taskKey, claimant, cancellationToken).ConfigureAwait(false);
@@ -299,6 +326,23 @@ internal static class ChainCommand
             }
         }).ConfigureAwait(false));
         return command;
+    }
+
+    private static (string Admin, string Anchor) WriteDevelopmentKeyFiles(string dataDirectory)
+    {
+        var folder = Path.Combine(dataDirectory, "keys");
+        var admin = Path.Combine(folder, "admin.key");
+        var anchor = Path.Combine(folder, "anchor.key");
+        foreach (var (path, hex) in new[] { (admin, Devnet.AdminKeyHex), (anchor, Devnet.AnchorKeyHex) })
+        {
+            if (!File.Exists(path))
+            {
+                using var key = Secp256k1PrivateKey.FromHex(hex);
+                EthereumKeyFile.Write(path, key);
+            }
+        }
+
+        return (admin, anchor);
     }
 
     private static Option<string> RpcOption(bool required) =>
@@ -347,6 +391,13 @@ internal static class ChainCommand
 
         var deployment = LedgerDeployment.Load(path);
         var rpc = new EthereumRpcClient(new Uri(deployment.RpcUrl));
+        var chainId = rpc.GetChainIdAsync(CancellationToken.None).GetAwaiter().GetResult();
+        if (chainId != deployment.ChainId)
+        {
+            rpc.Dispose();
+            throw new ChainException($"Chain id mismatch: {path} records chain {deployment.ChainId}, but the node at {deployment.RpcUrl} is chain {chainId}.");
+        }
+
         return (rpc, new FedAggLedger(rpc, deployment.LedgerAddress), deployment.DeployBlock);
     }
 
@@ -369,6 +420,28 @@ internal static class ChainCommand
         }
 
         return list;
+    }
+
+    private static (EthereumAddress Account, BigInteger Amount, Bytes32[] Proof) ReadProofFile(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = document.RootElement;
+        var account = root.TryGetProperty("account", out var a) && a.ValueKind == JsonValueKind.String && EthereumAddress.TryParse(a.GetString(), out var parsed)
+            ? parsed
+            : throw new ArgumentException($"{path}: no valid \"account\" address.");
+        var amount = (root.TryGetProperty("cumulativeAmount", out var amountElement) ? ParseAmount(amountElement) : null)
+            ?? throw new ArgumentException($"{path}: no valid \"cumulativeAmount\" (a decimal or 0x-hex string, or an integer).");
+        if (!root.TryGetProperty("proof", out var proofElement) || proofElement.ValueKind != JsonValueKind.Array || proofElement.GetArrayLength() > 256)
+        {
+            throw new ArgumentException($"{path}: \"proof\" must be an array of at most 256 0x-prefixed 32-byte hashes.");
+        }
+
+        var proof = proofElement.EnumerateArray()
+            .Select(node => node.ValueKind == JsonValueKind.String && Bytes32.TryParse(node.GetString(), out var hash)
+                ? hash
+                : throw new ArgumentException($"{path}: every proof element must be a 0x-prefixed 32-byte hash."))
+            .ToArray();
+        return (account, amount, proof);
     }
 
     private static BigInteger? ParseAmount(JsonElement element)

@@ -50,12 +50,27 @@ public sealed class ChainCommandTests
             }));
             var deployment = Path.Combine(data, "deployment.json");
 
+            var second = EthereumAddress.Parse(Foundry.DevAddress1);
+            var proofFile = temp.File("proof.json");
+            await File.WriteAllTextAsync(proofFile, JsonSerializer.Serialize(new
+            {
+                account = second.ToString(),
+                cumulativeAmount = "40",
+                proof = tree.GetProof([AbiValue.FromAddress(second.AsSpan()), AbiValue.FromUint256(40)]).Select(p => p.ToString()),
+            }));
+            var adminKeyFile = Path.Combine(data, "keys", "admin.key");
+
             var claim = FedaggProcess.Run("chain", "claim", "--deployment", deployment, "--dev-key", "3", "--task", "cli-claims", "--manifest", manifest);
+            var byProof = FedaggProcess.Run("chain", "claim", "--deployment", deployment, "--key", adminKeyFile, "--task", "cli-claims", "--proof", proofFile);
             var again = FedaggProcess.Run("chain", "claim", "--deployment", deployment, "--dev-key", "3", "--task", "cli-claims", "--manifest", manifest);
             var status = FedaggProcess.Run("chain", "status", "--deployment", deployment, "--task", "cli-claims", "--account", account.ToString(), "--json");
 
             Assert.True(claim.ExitCode == 0, claim.Describe());
             Assert.StartsWith($"CLAIMED 100 for {account} (cumulative 100); credits balance 100", claim.OutputLines[0], StringComparison.Ordinal);
+            Assert.True(byProof.ExitCode == 0, byProof.Describe());
+            Assert.StartsWith($"CLAIMED 40 for {second} (cumulative 40)", byProof.OutputLines[0], StringComparison.Ordinal);
+            Assert.True(File.Exists(adminKeyFile), devnet.Describe());
+            Assert.Contains(adminKeyFile, devnet.OutputLines.Single(static l => l.StartsWith("KEYS ", StringComparison.Ordinal)), StringComparison.Ordinal);
             Assert.True(again.ExitCode == 1, again.Describe());
             Assert.Contains("NothingToClaim()", again.StandardError, StringComparison.Ordinal);
             Assert.True(status.ExitCode == 0, status.Describe());
@@ -99,6 +114,47 @@ public sealed class ChainCommandTests
     }
 
     [Fact]
+    public async Task Deploy_UnfundedKey_FailsWithTheNodesReasonAndNoSecret()
+    {
+        using var temp = new TempDirectory();
+        await using var anvil = await AnvilInstance.StartAsync();
+        var keyFile = temp.File("empty.key");
+        Assert.Equal(0, FedaggProcess.Run("chain", "keygen", "--out", keyFile).ExitCode);
+        var secret = File.ReadAllText(keyFile).Trim()[2..];
+
+        var deploy = FedaggProcess.Run("chain", "deploy", "--rpc", anvil.RpcUrl, "--key", keyFile, "--anchor", Foundry.DevAddress1);
+
+        Assert.True(deploy.ExitCode == 1, deploy.Describe());
+        Assert.Contains("insufficient funds", deploy.StandardError, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(secret, deploy.StandardOutput + deploy.StandardError, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Status_DeploymentOfAnotherChain_ReportsTheChainIdMismatch()
+    {
+        using var temp = new TempDirectory();
+        await using var anvil = await AnvilInstance.StartAsync(chainId: 4242);
+        var deployment = temp.File("deployment.json");
+        new LedgerDeployment
+        {
+            ChainId = 31337,
+            RpcUrl = anvil.RpcUrl,
+            Ledger = Foundry.DevAddress1,
+            DeployTransaction = "0x" + new string('0', 64),
+            DeployBlock = 0,
+            Admin = Foundry.DevAddress0,
+            Anchor = Foundry.DevAddress1,
+            Coordinator = Foundry.DevAddress0,
+        }.Save(deployment);
+
+        var status = FedaggProcess.Run("chain", "status", "--deployment", deployment);
+
+        Assert.True(status.ExitCode == 1, status.Describe());
+        Assert.Contains("Chain id mismatch", status.StandardError, StringComparison.Ordinal);
+        Assert.Contains("4242", status.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Keygen_NewKey_IsOwnerOnlyAndMatchesCastAddress()
     {
         using var temp = new TempDirectory();
@@ -126,6 +182,7 @@ public sealed class ChainCommandTests
     [InlineData("status", "--rpc", "http://127.0.0.1:1")]
     [InlineData("status", "--deployment", "x.json", "--ledger", "0x0000000000000000000000000000000000000001")]
     [InlineData("claim", "--task", "t", "--manifest", "m.json")]
+    [InlineData("claim", "--task", "t", "--dev-key", "1", "--manifest", "m.json", "--proof", "p.json")]
     [InlineData("keygen")]
     public void Chain_BadOptions_OneLineErrorExit2(params string[] arguments)
     {
