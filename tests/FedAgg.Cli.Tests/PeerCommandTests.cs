@@ -1,11 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Text;
 using FedAgg.Cli.Tests.Support;
 using FedAgg.Core.Identity;
 using FedAgg.TestKit.Chain;
 using FedAgg.TestKit.Libp2p;
-using FedAgg.TestKit.Processes;
 
 namespace FedAgg.Cli.Tests;
 
@@ -95,8 +91,9 @@ public sealed class PeerCommandTests
     {
         using var directory = new TempDirectory();
         var pingerConfig = WriteConfig(directory, withKey: true, "[]");
-        await using var listener = await ListeningCli.StartAsync(directory.Path, "peer", "listen", "--ephemeral", "--port", "0");
-        var address = Assert.Single(listener.Addresses);
+        await using var listener = RunningCli.Start(directory.Path, "peer", "listen", "--ephemeral", "--port", "0");
+        await listener.WaitForListeningAsync(Wait);
+        var address = Assert.Single(listener.ListeningAddresses);
         Assert.StartsWith("/ip4/127.0.0.1/tcp/", address, StringComparison.Ordinal);
         var listenerPeer = address[(address.LastIndexOf('/') + 1)..];
 
@@ -112,9 +109,9 @@ public sealed class PeerCommandTests
         Assert.Matches(@"^PING 1 \d+(\.\d+)? ms$", lines[3]);
         Assert.Matches(@"^PING 2 \d+(\.\d+)? ms$", lines[4]);
         // The listener logged the pinger, whose identity came from the key in its --config.
-        await listener.WaitForLineAsync(line => line.StartsWith($"CONNECTED {SeedOnesPeerId} ", StringComparison.Ordinal), "the pinger's connection");
+        await listener.WaitForLineAsync(line => line.StartsWith($"CONNECTED {SeedOnesPeerId} ", StringComparison.Ordinal), "the pinger's connection", Wait);
 
-        var exit = await listener.TerminateAsync();
+        var exit = await listener.StopAsync(Wait);
         Assert.True(exit == 0, $"peer listen exited with {exit} after SIGTERM\n{listener.Describe()}");
         Assert.Contains("STOPPED", listener.OutputLines);
     }
@@ -236,154 +233,5 @@ public sealed class PeerCommandTests
     }
 
     /// <summary>Runs <c>dotnet fedagg.dll …</c> to completion in <paramref name="workingDirectory"/>.</summary>
-    private static CliResult Run(string workingDirectory, params string[] arguments)
-    {
-        using var process = Process.Start(CliStart(workingDirectory, arguments)) ?? throw new InvalidOperationException("could not start dotnet");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(FedaggProcess.Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"fedagg {string.Join(' ', arguments)} did not finish within {FedaggProcess.Timeout.TotalSeconds} s\nstdout:\n{stdout.GetAwaiter().GetResult()}\nstderr:\n{stderr.GetAwaiter().GetResult()}");
-        }
-
-        process.WaitForExit();
-        return new CliResult(string.Join(' ', arguments), process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
-    }
-
-    private static ProcessStartInfo CliStart(string workingDirectory, string[] arguments)
-    {
-        Assert.True(File.Exists(FedaggProcess.DllPath), $"{FedaggProcess.DllPath} is missing");
-        var start = new ProcessStartInfo(DotnetHost.Path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = workingDirectory,
-        };
-        start.ArgumentList.Add(FedaggProcess.DllPath);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        return start;
-    }
-
-    /// <summary>A long-running <c>fedagg peer listen</c>: its stdout lines as they come, stopped with SIGTERM or killed on dispose.</summary>
-    private sealed class ListeningCli : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly ConcurrentQueue<string> _stdout = new();
-        private readonly ConcurrentQueue<string> _stderr = new();
-        private readonly Task _pumps;
-        private readonly string _commandLine;
-        private TaskCompletionSource _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        private ListeningCli(Process process, string commandLine)
-        {
-            _process = process;
-            _commandLine = commandLine;
-            _pumps = Task.WhenAll(PumpAsync(process.StandardOutput, _stdout), PumpAsync(process.StandardError, _stderr));
-        }
-
-        public IReadOnlyList<string> OutputLines => [.. _stdout];
-
-        public IReadOnlyList<string> Addresses => OutputLines.Where(static l => l.StartsWith("LISTENING ", StringComparison.Ordinal)).Select(static l => l["LISTENING ".Length..]).ToList();
-
-        public static async Task<ListeningCli> StartAsync(string workingDirectory, params string[] arguments)
-        {
-            var process = Process.Start(CliStart(workingDirectory, arguments)) ?? throw new InvalidOperationException("could not start dotnet");
-            var cli = new ListeningCli(process, string.Join(' ', arguments));
-            try
-            {
-                await cli.WaitForLineAsync(static l => l.StartsWith("LISTENING ", StringComparison.Ordinal), "a LISTENING line");
-                return cli;
-            }
-            catch
-            {
-                await cli.DisposeAsync();
-                throw;
-            }
-        }
-
-        public async Task WaitForLineAsync(Func<string, bool> predicate, string what)
-        {
-            using var deadline = new CancellationTokenSource(Wait);
-            while (true)
-            {
-                var arrived = Volatile.Read(ref _lineArrived).Task;
-                if (_stdout.Any(predicate))
-                {
-                    return;
-                }
-
-                if (_process.HasExited)
-                {
-                    Assert.Fail($"fedagg {_commandLine} exited ({_process.ExitCode}) before printing {what}\n{Describe()}");
-                }
-
-                try
-                {
-                    await arrived.WaitAsync(deadline.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    Assert.Fail($"fedagg {_commandLine} printed no {what} within {Wait.TotalSeconds} s\n{Describe()}");
-                }
-            }
-        }
-
-        /// <summary>Sends SIGTERM and returns the exit code (killing the process if it does not exit in time).</summary>
-        public async Task<int> TerminateAsync()
-        {
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill!.WaitForExitAsync();
-            }
-
-            using var deadline = new CancellationTokenSource(Wait);
-            try
-            {
-                await _process.WaitForExitAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-                Assert.Fail($"fedagg {_commandLine} did not exit within {Wait.TotalSeconds} s of SIGTERM\n{Describe()}");
-            }
-
-            await _pumps.WaitAsync(Wait);
-            return _process.ExitCode;
-        }
-
-        public string Describe() => $"\nfedagg {_commandLine}\nstdout:\n{string.Join('\n', _stdout)}\nstderr:\n{string.Join('\n', _stderr)}";
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-
-            await _pumps.WaitAsync(Wait);
-            _process.Dispose();
-        }
-
-        private async Task PumpAsync(StreamReader reader, ConcurrentQueue<string> lines)
-        {
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                lines.Enqueue(line);
-                Interlocked.Exchange(ref _lineArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-            }
-
-            Interlocked.Exchange(ref _lineArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        }
-    }
+    private static CliResult Run(string workingDirectory, params string[] arguments) => RunningCli.RunToExit(workingDirectory, arguments);
 }

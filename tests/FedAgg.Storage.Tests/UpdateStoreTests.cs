@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using FedAgg.Storage.Tests.TestSupport;
 using FedAgg.TestKit.Logging;
+using FedAgg.TestKit.Time;
 
 namespace FedAgg.Storage.Tests;
 

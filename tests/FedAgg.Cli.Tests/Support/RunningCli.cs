@@ -11,6 +11,7 @@ namespace FedAgg.Cli.Tests.Support;
 /// </summary>
 internal sealed class RunningCli : IAsyncDisposable
 {
+    private const string ListeningPrefix = "LISTENING ";
     private readonly Process _process;
     private readonly List<string> _output = [];
     private readonly StringBuilder _errors = new();
@@ -46,27 +47,10 @@ internal sealed class RunningCli : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts <c>dotnet fedagg.dll <paramref name="arguments"/></c> in <paramref name="workingDirectory"/>; it runs until stopped or disposed.</summary>
     public static RunningCli Start(string workingDirectory, params string[] arguments)
     {
-        var start = new ProcessStartInfo(DotnetHost.Path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = workingDirectory,
-        };
-        start.ArgumentList.Add(FedaggProcess.DllPath);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-
-        // The tests' binaries may live outside the repository (--artifacts-path), where the search for node_modules fails.
-        start.Environment["FEDAGG_ANVIL"] = FedAgg.TestKit.Chain.Foundry.AnvilPath;
+        var start = CreateStartInfo(workingDirectory, arguments);
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var cli = new RunningCli(process, string.Join(' ', arguments));
         process.OutputDataReceived += (_, e) =>
@@ -96,6 +80,35 @@ internal sealed class RunningCli : IAsyncDisposable
         return cli;
     }
 
+    /// <summary>Runs <c>dotnet fedagg.dll <paramref name="arguments"/></c> in <paramref name="workingDirectory"/> to completion (failing the test after <see cref="FedaggProcess.Timeout"/>).</summary>
+    public static CliResult RunToExit(string workingDirectory, params string[] arguments)
+    {
+        using var process = Process.Start(CreateStartInfo(workingDirectory, arguments)) ?? throw new InvalidOperationException("could not start dotnet");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(FedaggProcess.Timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            Assert.Fail($"fedagg {string.Join(' ', arguments)} did not finish within {FedaggProcess.Timeout.TotalSeconds} s\nstdout:\n{stdout.GetAwaiter().GetResult()}\nstderr:\n{stderr.GetAwaiter().GetResult()}");
+        }
+
+        // WaitForExit() without a timeout also waits for the redirected streams to reach end of file.
+        process.WaitForExit();
+        return new CliResult(string.Join(' ', arguments), process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+    }
+
+    /// <summary>The addresses of the <c>LISTENING &lt;multiaddr&gt;</c> lines (as <c>fedagg peer listen</c> prints them) so far, in order.</summary>
+    public IReadOnlyList<string> ListeningAddresses =>
+        [.. OutputLines.Where(static l => l.StartsWith(ListeningPrefix, StringComparison.Ordinal)).Select(static l => l[ListeningPrefix.Length..])];
+
+    /// <summary>Waits for the first <c>LISTENING &lt;multiaddr&gt;</c> line and returns its address.</summary>
+    public async Task<string> WaitForListeningAsync(TimeSpan timeout)
+    {
+        var line = await WaitForLineAsync(static l => l.StartsWith(ListeningPrefix, StringComparison.Ordinal), "a LISTENING line", timeout);
+        return line[ListeningPrefix.Length..];
+    }
+
     /// <summary>Waits for the first stdout line matching <paramref name="match"/>; fails with everything printed so far.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, string what, TimeSpan timeout)
     {
@@ -122,27 +135,29 @@ internal sealed class RunningCli : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends SIGTERM and returns the exit code (killing the process tree if it takes longer than <paramref name="grace"/>).</summary>
+    /// <summary>
+    /// Sends SIGTERM (unless it has exited) and returns the exit code once the process has exited and its output has been
+    /// read to the end (killing the process tree if that takes longer than <paramref name="grace"/>).
+    /// </summary>
     public async Task<int> StopAsync(TimeSpan grace)
     {
         if (!_process.HasExited)
         {
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync();
-            }
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+        }
 
-            using var timeout = new CancellationTokenSource(grace);
-            try
-            {
-                await _process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-                Assert.Fail($"fedagg {CommandLine} did not exit within {grace.TotalSeconds} s of SIGTERM\n{Describe()}");
-            }
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            // Also waits for the redirected output to reach end of file, so OutputLines holds every line printed.
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            Assert.Fail($"fedagg {CommandLine} did not exit within {grace.TotalSeconds} s of SIGTERM\n{Describe()}");
         }
 
         return _process.ExitCode;
@@ -160,5 +175,30 @@ internal sealed class RunningCli : IAsyncDisposable
 
         _process.Dispose();
         _lineArrived.Dispose();
+    }
+
+    private static ProcessStartInfo CreateStartInfo(string workingDirectory, string[] arguments)
+    {
+        Assert.True(File.Exists(FedaggProcess.DllPath), $"{FedaggProcess.DllPath} is missing: the project reference to FedAgg.Cli should copy it next to the tests");
+        var start = new ProcessStartInfo(DotnetHost.Path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = workingDirectory,
+        };
+        start.ArgumentList.Add(FedaggProcess.DllPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+
+        // The tests' binaries may live outside the repository (--artifacts-path), where the search for node_modules fails.
+        start.Environment["FEDAGG_ANVIL"] = FedAgg.TestKit.Chain.Foundry.AnvilPath;
+        return start;
     }
 }

@@ -3,6 +3,7 @@ using FedAgg.Grains.Runtime;
 using FedAgg.Grains.Storage;
 using FedAgg.Grains.Tests.TestSupport;
 using FedAgg.TestKit.Postgres;
+using FedAgg.TestKit.Time;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -100,7 +101,7 @@ public sealed class HostingTests
     [Fact(Timeout = TestTimeouts.Test)]
     public async Task StartAsync_CollectionAgeZero_FailsNamingTheOption()
     {
-        using var host = GrainTestHost.Build(g => g.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.Zero), new FakeTimeProvider(), new Probe());
+        using var host = GrainTestHost.Build(g => g.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.Zero), new ManualTimeProvider(), new Probe());
 
         var thrown = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
@@ -110,7 +111,7 @@ public sealed class HostingTests
     [Fact(Timeout = TestTimeouts.Test)]
     public async Task StartAsync_SqliteStorageWithoutDataSource_FailsNamingTheOptionAndStorage()
     {
-        using var host = GrainTestHost.Build(g => g.AddSqliteStorage("Default", _ => { }), new FakeTimeProvider(), new Probe());
+        using var host = GrainTestHost.Build(g => g.AddSqliteStorage("Default", _ => { }), new ManualTimeProvider(), new Probe());
 
         var thrown = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
@@ -141,7 +142,7 @@ public sealed class HostingTests
                 g.AddSqliteStorage("Default", o => o.DataSource = dir.File("grains.db"));
                 g.AddGrain<IStatefulElsewhere, StatefulElsewhereGrain>();
             },
-            new FakeTimeProvider(),
+            new ManualTimeProvider(),
             new Probe());
 
         var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());

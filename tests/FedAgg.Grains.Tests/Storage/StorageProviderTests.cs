@@ -4,6 +4,7 @@ using FedAgg.Grains.Reminders;
 using FedAgg.Grains.Runtime;
 using FedAgg.Grains.Storage;
 using FedAgg.Grains.Tests.TestSupport;
+using FedAgg.TestKit.Time;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FedAgg.Grains.Tests.Storage;
@@ -249,7 +250,7 @@ public abstract class StorageProviderTests : IAsyncLifetime
     [Fact(Timeout = TestTimeouts.Test)]
     public async Task Reminder_HostRestartedAfterATickWasMissed_NewHostFiresItOnceAndActivatesTheGrain()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var start = clock.GetUtcNow();
         await using (var first = await StartHostAsync(clock: clock))
         {
@@ -286,7 +287,7 @@ public abstract class StorageProviderTests : IAsyncLifetime
         Assert.False(await grain.Has("once"));
         Assert.Equal(0, host.Runtime.Reminders!.LocalCount);
 
-        await using var restarted = await StartHostAsync(clock: new FakeTimeProvider(host.Clock.GetUtcNow() + TimeSpan.FromHours(1)));
+        await using var restarted = await StartHostAsync(clock: new ManualTimeProvider(host.Clock.GetUtcNow() + TimeSpan.FromHours(1)));
         await restarted.Grains.GetGrain<IReminderGrain>("quiet").Ping();
         Assert.Equal(0, restarted.Probe.Count("reminder:quiet:once"));
     }
@@ -307,7 +308,7 @@ public abstract class StorageProviderTests : IAsyncLifetime
 
     protected abstract Task<string?> ReadRawPayloadAsync(GrainId grainId, string stateName);
 
-    protected Task<GrainTestHost> StartHostAsync(Action<GrainsBuilder>? configure = null, FakeTimeProvider? clock = null)
+    protected Task<GrainTestHost> StartHostAsync(Action<GrainsBuilder>? configure = null, ManualTimeProvider? clock = null)
         => GrainTestHost.StartAsync(
             grains =>
             {

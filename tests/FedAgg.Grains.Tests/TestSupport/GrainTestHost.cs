@@ -1,5 +1,6 @@
 using FedAgg.Grains.Hosting;
 using FedAgg.Grains.Runtime;
+using FedAgg.TestKit.Time;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -11,14 +12,14 @@ public sealed class GrainTestHost : IAsyncDisposable
     private readonly IHost _host;
     private bool _stopped;
 
-    private GrainTestHost(IHost host, FakeTimeProvider clock, Probe probe)
+    private GrainTestHost(IHost host, ManualTimeProvider clock, Probe probe)
     {
         _host = host;
         Clock = clock;
         Probe = probe;
     }
 
-    public FakeTimeProvider Clock { get; }
+    public ManualTimeProvider Clock { get; }
 
     public Probe Probe { get; }
 
@@ -28,7 +29,7 @@ public sealed class GrainTestHost : IAsyncDisposable
 
     internal GrainRuntime Runtime => _host.Services.GetRequiredService<GrainRuntime>();
 
-    public static IHost Build(Action<GrainsBuilder> configure, FakeTimeProvider clock, Probe probe)
+    public static IHost Build(Action<GrainsBuilder> configure, ManualTimeProvider clock, Probe probe)
     {
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSingleton<TimeProvider>(clock);
@@ -41,9 +42,9 @@ public sealed class GrainTestHost : IAsyncDisposable
         return builder.Build();
     }
 
-    public static async Task<GrainTestHost> StartAsync(Action<GrainsBuilder> configure, FakeTimeProvider? clock = null, Probe? probe = null)
+    public static async Task<GrainTestHost> StartAsync(Action<GrainsBuilder> configure, ManualTimeProvider? clock = null, Probe? probe = null)
     {
-        clock ??= new FakeTimeProvider();
+        clock ??= new ManualTimeProvider();
         probe ??= new Probe();
         var host = Build(configure, clock, probe);
         await host.StartAsync().WaitAsync(Probe.Timeout);

@@ -1,4 +1,5 @@
 using FedAgg.Libp2p.Yamux;
+using FedAgg.TestKit.Time;
 
 namespace FedAgg.Libp2p.Tests.Yamux;
 
@@ -12,7 +13,7 @@ public class YamuxKeepAliveTests
     [Fact]
     public async Task KeepAlive_PeerNeverAnswers_SessionEndsWithKeepAliveTimeout()
     {
-        var time = new ManualTimers();
+        var time = new ManualTimeProvider();
         var (session, peer) = RawYamuxPeer.Start(sessionIsClient: true, KeepAliveOptions(), time);
         await using var _ = session;
 
@@ -34,7 +35,7 @@ public class YamuxKeepAliveTests
     [Fact]
     public async Task KeepAlive_PeerAnswers_SessionPingsEveryIntervalAndStaysUp()
     {
-        var time = new ManualTimers();
+        var time = new ManualTimeProvider();
         var (session, peer) = RawYamuxPeer.Start(sessionIsClient: false, KeepAliveOptions(), time);
         await using var _ = session;
         var opaques = new List<uint>();
@@ -57,7 +58,7 @@ public class YamuxKeepAliveTests
     [Fact]
     public async Task KeepAlive_TwoSessions_AnswerEachOtherAndStayUp()
     {
-        var time = new ManualTimers();
+        var time = new ManualTimeProvider();
         var options = KeepAliveOptions();
         await using var pair = YamuxPair.Start(options, options, time);
 

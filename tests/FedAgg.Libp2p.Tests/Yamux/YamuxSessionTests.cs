@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using FedAgg.Libp2p.Yamux;
+using FedAgg.TestKit.Time;
 using Xunit.Abstractions;
 
 namespace FedAgg.Libp2p.Tests.Yamux;
@@ -229,7 +230,7 @@ public class YamuxSessionTests(ITestOutputHelper output)
     [Fact]
     public async Task PingAsync_PeerAnswersAfter42ms_ReportsExactly42msOnSessionClock()
     {
-        var time = new ManualTimers();
+        var time = new ManualTimeProvider();
         var (session, peer) = RawYamuxPeer.Start(sessionIsClient: true, time: time);
         await using var _ = session;
 
