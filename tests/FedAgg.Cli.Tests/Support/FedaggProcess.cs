@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
-using FedAgg.TestKit.Processes;
 
 namespace FedAgg.Cli.Tests.Support;
 
@@ -38,43 +35,5 @@ internal static class FedaggProcess
     /// <summary>fedagg.dll and fedagg.runtimeconfig.json, copied next to the tests by the project reference.</summary>
     public static string DllPath => Path.Combine(AppContext.BaseDirectory, "fedagg.dll");
 
-    public static CliResult Run(params string[] arguments)
-    {
-        Assert.True(File.Exists(DllPath), $"{DllPath} is missing: the project reference to FedAgg.Cli should copy it next to the tests");
-        var start = new ProcessStartInfo(DotnetHost.Path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(DllPath);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // The child must not inherit a test host's settings that change what it prints or computes.
-        start.Environment.Remove("DOTNET_EnableHWIntrinsic");
-        start.Environment.Remove("DOTNET_EnableAVX2");
-        start.Environment.Remove("DOTNET_EnableAVX512");
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-
-        var commandLine = string.Join(' ', arguments);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"fedagg {commandLine} did not finish within {Timeout.TotalSeconds} s\nstderr so far:\n{stderr.GetAwaiter().GetResult()}");
-        }
-
-        // WaitForExit() without a timeout also waits for the redirected streams to reach end of file.
-        process.WaitForExit();
-        return new CliResult(commandLine, process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
-    }
+    public static CliResult Run(params string[] arguments) => RunningCli.RunToExit(AppContext.BaseDirectory, arguments);
 }

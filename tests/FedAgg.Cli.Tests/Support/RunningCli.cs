@@ -195,6 +195,10 @@ internal sealed class RunningCli : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
+        // The child must not inherit a test host's settings that change what it prints or computes.
+        start.Environment.Remove("DOTNET_EnableHWIntrinsic");
+        start.Environment.Remove("DOTNET_EnableAVX2");
+        start.Environment.Remove("DOTNET_EnableAVX512");
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
 
         // The tests' binaries may live outside the repository (--artifacts-path), where the search for node_modules fails.
