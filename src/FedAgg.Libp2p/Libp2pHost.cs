@@ -24,7 +24,12 @@ public sealed class Libp2pHost : IAsyncDisposable
     /// <summary>The stream muxer protocol id.</summary>
     public const string YamuxProtocolId = "/yamux/1.0.0";
 
+    private const int HostStreamWriteBufferBytes = 256 * 1024;
+
+    private const int HostStreamBufferSegmentBytes = 16 * 1024;
+
     private readonly Ed25519PrivateKey _identity;
+    private readonly NoiseStaticKey _noiseKey;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
@@ -59,11 +64,12 @@ public sealed class Libp2pHost : IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger("FedAgg.Libp2p.Host");
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _yamuxOptions = options.ToYamuxOptions();
+        _yamuxOptions = WithHostBuffers(options.ToYamuxOptions());
         _yamuxOptions.Validate();
         _allowed = options.AllowedPeers.Select(PeerId.Parse).ToHashSet();
         _denied = options.DeniedPeers.Select(PeerId.Parse).ToHashSet();
         LocalPeerId = identity.PeerId;
+        _noiseKey = NoiseStaticKey.Generate(identity);
         _handlers[IdentifyProtocol.ProtocolId] = ServeIdentifyAsync;
         _handlers[PingProtocol.ProtocolId] = PingProtocol.ServeAsync;
     }
@@ -243,6 +249,7 @@ public sealed class Libp2pHost : IAsyncDisposable
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+        _noiseKey.Dispose();
     }
 
     /// <summary>The peer ID.</summary>
@@ -417,7 +424,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
 
             string[] offered = Options.EarlyMuxerNegotiation ? [YamuxProtocolId] : [];
-            var noise = await NoiseHandshake.RunAsync(socket, _identity, !inbound, expectedRemote, offered, token).ConfigureAwait(false);
+            var noise = await NoiseHandshake.RunAsync(socket, _identity, !inbound, expectedRemote, offered, token, staticKey: _noiseKey).ConfigureAwait(false);
             var peer = noise.RemotePeer;
             channel = new NoiseSecureChannel(socket, noise.Send, noise.Receive, _timeProvider);
             if (peer.Equals(LocalPeerId))
@@ -508,6 +515,25 @@ public sealed class Libp2pHost : IAsyncDisposable
 
         return connection;
     }
+
+    /// <summary>
+    /// The session options the host runs with: the host's limits and timers, a 256 KiB stream write buffer (one default
+    /// window) instead of Yamux's 64 KiB, so that a writer flushing 64 KiB at a time (as
+    /// <see cref="Libp2pStream.WriteMessageAsync"/> does) keeps the write loop busy instead of taking turns with it, and
+    /// 16 KiB buffer blocks so that those buffers and the receive windows stay within the array pool's cache.
+    /// </summary>
+    private static YamuxOptions WithHostBuffers(YamuxOptions options) => new()
+    {
+        InitialWindowBytes = options.InitialWindowBytes,
+        MaxStreams = options.MaxStreams,
+        MaxAcceptBacklog = options.MaxAcceptBacklog,
+        KeepAliveInterval = options.KeepAliveInterval,
+        KeepAliveTimeout = options.KeepAliveTimeout,
+        MaxFrameDataBytes = options.MaxFrameDataBytes,
+        StreamWriteBufferBytes = HostStreamWriteBufferBytes,
+        StreamBufferSegmentBytes = HostStreamBufferSegmentBytes,
+        CloseTimeout = options.CloseTimeout,
+    };
 
     private Task ServeIdentifyAsync(Libp2pStream stream, CancellationToken cancellationToken) =>
         IdentifyProtocol.ServeAsync(stream, _identity.PublicKey, Options.AgentVersion, ListenAddresses, stream.Connection?.RemoteAddress, Protocols, cancellationToken);

@@ -6,8 +6,9 @@ using FedAgg.Core.Identity;
 namespace FedAgg.Libp2p.Noise;
 
 /// <summary>
-/// The libp2p Noise handshake (<c>/noise</c>): XX with an empty prologue, a fresh static X25519 key per connection, and the
-/// identity bound to it by an Ed25519 signature over <c>"noise-libp2p-static-key:" ‖ static key</c> in the payload.
+/// The libp2p Noise handshake (<c>/noise</c>): XX with an empty prologue, the host's static X25519 key (or a fresh one per
+/// connection when none is given), and the identity bound to it by an Ed25519 signature over
+/// <c>"noise-libp2p-static-key:" ‖ static key</c> in the payload.
 /// </summary>
 internal static class NoiseHandshake
 {
@@ -25,6 +26,8 @@ internal static class NoiseHandshake
     /// <param name="cancellationToken">Cancels the handshake.</param>
     /// <param name="ephemeralPrivateKey">A fixed ephemeral key, for test vectors only.</param>
     /// <param name="staticPrivateKey">A fixed static key, for test vectors only.</param>
+    /// <param name="staticKey">The host's static key and its signed payloads; without it (and without
+    /// <paramref name="staticPrivateKey"/>) a fresh key is made and signed for this handshake.</param>
     /// <exception cref="Libp2pException">The peer's messages are malformed, its signature is wrong, it is not the expected peer, or the connection ended.</exception>
     public static async Task<NoiseHandshakeResult> RunAsync(
         IDuplexPipe transport,
@@ -34,18 +37,31 @@ internal static class NoiseHandshake
         IReadOnlyList<string> offeredMuxers,
         CancellationToken cancellationToken,
         byte[]? ephemeralPrivateKey = null,
-        byte[]? staticPrivateKey = null)
+        byte[]? staticPrivateKey = null,
+        NoiseStaticKey? staticKey = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(identity);
-        var staticKey = staticPrivateKey ?? RandomNumberGenerator.GetBytes(NoiseXXHandshakeState.DhLength);
-        using var state = new NoiseXXHandshakeState(initiator, staticKey, [], ephemeralPrivateKey);
-        if (staticPrivateKey is null)
+        NoiseXXHandshakeState state;
+        byte[] payload;
+        if (staticKey is not null && staticPrivateKey is null)
         {
-            CryptographicOperations.ZeroMemory(staticKey);
+            state = new NoiseXXHandshakeState(initiator, staticKey.PrivateKey, [], ephemeralPrivateKey, staticKey.PublicKey);
+            payload = staticKey.GetPayload(offeredMuxers);
+        }
+        else
+        {
+            var privateKey = staticPrivateKey ?? RandomNumberGenerator.GetBytes(NoiseXXHandshakeState.DhLength);
+            var publicKey = NoiseXXHandshakeState.PublicKeyOf(privateKey);
+            payload = NoiseHandshakePayload.Create(identity, publicKey, offeredMuxers).Encode();
+            state = new NoiseXXHandshakeState(initiator, privateKey, [], ephemeralPrivateKey, publicKey);
+            if (staticPrivateKey is null)
+            {
+                CryptographicOperations.ZeroMemory(privateKey);
+            }
         }
 
-        var payload = NoiseHandshakePayload.Create(identity, state.StaticPublicKey, offeredMuxers).Encode();
+        using var ownedState = state;
         byte[]? remotePayload;
         if (initiator)
         {

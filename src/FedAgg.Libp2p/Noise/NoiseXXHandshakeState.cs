@@ -31,11 +31,18 @@ internal sealed class NoiseXXHandshakeState : IDisposable
     /// <param name="staticPrivateKey">The local static X25519 private key.</param>
     /// <param name="prologue">Bytes both sides mix in first (libp2p uses none).</param>
     /// <param name="ephemeralPrivateKey">A fixed ephemeral key for test vectors; a fresh random one otherwise.</param>
-    public NoiseXXHandshakeState(bool initiator, ReadOnlySpan<byte> staticPrivateKey, ReadOnlySpan<byte> prologue, ReadOnlySpan<byte> ephemeralPrivateKey = default)
+    /// <param name="staticPublicKey">The public key of <paramref name="staticPrivateKey"/> when the caller has it already;
+    /// computed otherwise.</param>
+    public NoiseXXHandshakeState(
+        bool initiator,
+        ReadOnlySpan<byte> staticPrivateKey,
+        ReadOnlySpan<byte> prologue,
+        ReadOnlySpan<byte> ephemeralPrivateKey = default,
+        ReadOnlySpan<byte> staticPublicKey = default)
     {
         _initiator = initiator;
         _staticPrivate = staticPrivateKey.ToArray();
-        _staticPublic = PublicKeyOf(_staticPrivate);
+        _staticPublic = staticPublicKey.IsEmpty ? PublicKeyOf(_staticPrivate) : staticPublicKey.ToArray();
         _ephemeralPrivate = ephemeralPrivateKey.IsEmpty ? RandomNumberGenerator.GetBytes(DhLength) : ephemeralPrivateKey.ToArray();
         _ephemeralPublic = PublicKeyOf(_ephemeralPrivate);
         _h = Encoding.ASCII.GetBytes(ProtocolName);

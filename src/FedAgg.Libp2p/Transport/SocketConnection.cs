@@ -17,6 +17,8 @@ internal sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
 
     private const int MinReceiveBuffer = 16 * 1024;
 
+    private const int SegmentBytes = 64 * 1024;
+
     private readonly Socket _socket;
     private readonly Pipe _receive;
     private readonly Pipe _send;
@@ -34,7 +36,7 @@ internal sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
         var options = new PipeOptions(
             pauseWriterThreshold: MaxBufferedBytes,
             resumeWriterThreshold: MaxBufferedBytes / 2,
-            minimumSegmentSize: MinReceiveBuffer,
+            minimumSegmentSize: SegmentBytes,
             useSynchronizationContext: false);
         _receive = new Pipe(options);
         _send = new Pipe(options);

@@ -34,6 +34,11 @@ public sealed class YamuxOptions
     /// Default 64 KiB; allowed 1 byte to 16 MiB.</summary>
     public int StreamWriteBufferBytes { get; init; } = 64 * 1024;
 
+    /// <summary>The block size of each stream's receive and send buffers. Default 4 KiB (the pipe default); allowed 4 KiB
+    /// to 64 KiB. With windows and write buffers of hundreds of KiB, larger blocks keep the count of blocks in use within
+    /// the shared array pool's cache (beyond it every block is a fresh allocation).</summary>
+    public int StreamBufferSegmentBytes { get; init; } = 4 * 1024;
+
     /// <summary>How long an ending session may spend flushing its last frames (such as a go-away) to the connection.
     /// Default 5 s; allowed 0 to 1 minute.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -47,6 +52,7 @@ public sealed class YamuxOptions
         Check(MaxAcceptBacklog, 1, 65_536, nameof(MaxAcceptBacklog));
         Check(MaxFrameDataBytes, 1024, SpecInitialWindowBytes, nameof(MaxFrameDataBytes));
         Check(StreamWriteBufferBytes, 1, 16 * 1024 * 1024, nameof(StreamWriteBufferBytes));
+        Check(StreamBufferSegmentBytes, 4 * 1024, 64 * 1024, nameof(StreamBufferSegmentBytes));
         if (KeepAliveInterval is { } interval)
         {
             Check(interval, TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1), nameof(KeepAliveInterval));

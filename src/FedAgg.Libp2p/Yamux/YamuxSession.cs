@@ -76,10 +76,15 @@ public sealed partial class YamuxSession : IAsyncDisposable
         _maxDataFrame = (uint)options.InitialWindowBytes;
 
         // The window bounds what the read loop buffers per stream, so the inbound pipe never needs to pause it.
-        _inboundPipeOptions = new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
+        _inboundPipeOptions = new PipeOptions(
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            minimumSegmentSize: options.StreamBufferSegmentBytes,
+            useSynchronizationContext: false);
         _outboundPipeOptions = new PipeOptions(
             pauseWriterThreshold: options.StreamWriteBufferBytes,
             resumeWriterThreshold: Math.Max(1, options.StreamWriteBufferBytes / 2),
+            minimumSegmentSize: options.StreamBufferSegmentBytes,
             useSynchronizationContext: false);
     }
 

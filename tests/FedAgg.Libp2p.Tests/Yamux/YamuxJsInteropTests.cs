@@ -110,6 +110,9 @@ public class YamuxJsInteropTests
         var ours = await session.OpenStreamAsync(Timeouts.Token());
         var data = StreamIo.Pattern(2 * 1024 * 1024 + 17, 99);
         var write = StreamIo.WriteAllAsync(ours.Output, data, chunk: 50_000);
+
+        // Ping while js is certainly alive: it exits (GoAway) once both echoes are done.
+        var rtt = await session.PingAsync(Timeouts.Token()).Within("js answering our ping");
         byte[] back;
         try
         {
@@ -123,7 +126,6 @@ public class YamuxJsInteropTests
         }
 
         await write;
-        var rtt = await session.PingAsync(Timeouts.Token()).Within("js answering our ping");
 
         var fromJs = await echo.Within("echo of js's stream");
         using var report = JsonDocument.Parse(await node.Within("node finishing"));
