@@ -4,7 +4,11 @@ using static FedAgg.Libp2p.Tests.Host.HostTestSupport;
 
 namespace FedAgg.Libp2p.Tests.Host;
 
-/// <summary>Many hostile connections at once: the host stays up, memory stays bounded, an honest peer is served throughout.</summary>
+/// <summary>
+/// Many hostile connections at once: the host stays up, memory stays bounded, an honest peer is served throughout. Runs
+/// alone (no other test class in parallel), because it reads the process's managed memory.
+/// </summary>
+[Collection(nameof(HostileLoadTests))]
 public sealed class HostileLoadTests
 {
     [Fact]
@@ -134,3 +138,7 @@ public sealed class HostileLoadTests
         return open;
     }
 }
+
+/// <summary>Keeps <see cref="HostileLoadTests"/> from running beside other test classes.</summary>
+[CollectionDefinition(nameof(HostileLoadTests), DisableParallelization = true)]
+public sealed class HostileLoadTestsCollection;
