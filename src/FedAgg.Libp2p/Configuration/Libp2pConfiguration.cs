@@ -355,43 +355,18 @@ public sealed class Libp2pConfiguration
 
     private static List<Multiaddress> ReadListenAddresses(JsonElement value, string source)
     {
-        const string Field = "listenAddresses";
         const string Expected = "TCP multiaddrs such as \"/ip4/0.0.0.0/tcp/4001\" (ip4 or ip6, port 0-65535, no /p2p)";
-        if (value.ValueKind != JsonValueKind.Array)
+        return ReadDistinctList(value, source, "listenAddresses", MaxListenAddresses, Expected, Expected, Multiaddress.MaxLength, (text, name) =>
         {
-            throw new Libp2pConfigurationException($"{source}: {Field} must be an array of 0 to {MaxListenAddresses} {Expected}, not {Describe(value)}.");
-        }
-
-        if (value.GetArrayLength() > MaxListenAddresses)
-        {
-            throw new Libp2pConfigurationException($"{source}: {Field} has {value.GetArrayLength()} entries; at most {MaxListenAddresses} are allowed.");
-        }
-
-        var addresses = new List<Multiaddress>();
-        var index = 0;
-        foreach (var item in value.EnumerateArray())
-        {
-            var name = $"{Field}[{index++}]";
-            var text = ReadString(item, source, name, Expected, 1, Multiaddress.MaxLength);
             if (!Multiaddress.TryParse(text, out var address, out var error))
             {
                 throw new Libp2pConfigurationException($"{source}: {name} \"{Printable(text)}\" is not a multiaddr ({error}); expected {Expected}.");
             }
 
-            if (address.PeerId is not null || !address.TryGetIPEndPoint(out _))
-            {
-                throw new Libp2pConfigurationException($"{source}: {name} \"{Printable(text)}\" cannot be listened on; expected {Expected}.");
-            }
-
-            if (addresses.Contains(address))
-            {
-                throw new Libp2pConfigurationException($"{source}: {name} \"{Printable(text)}\" is listed twice.");
-            }
-
-            addresses.Add(address);
-        }
-
-        return addresses;
+            return address.PeerId is null && address.TryGetIPEndPoint(out _)
+                ? address
+                : throw new Libp2pConfigurationException($"{source}: {name} \"{Printable(text)}\" cannot be listened on; expected {Expected}.");
+        }, static (text, _) => $"\"{Printable(text)}\"");
     }
 
     private static ReadOnlyDictionary<string, int> ReadProtocolLimits(JsonElement value, string source)
@@ -426,43 +401,57 @@ public sealed class Libp2pConfiguration
         return limits.AsReadOnly();
     }
 
-    private static List<PeerId> ReadPeers(JsonElement value, string source, string field)
-    {
-        if (value.ValueKind != JsonValueKind.Array)
+    private static List<PeerId> ReadPeers(JsonElement value, string source, string field) =>
+        ReadDistinctList(value, source, field, MaxPeerListLength, "peer ids (\"12D3KooW…\")", "a peer id (\"12D3KooW…\")", PeerId.MaxTextLength, (text, name) =>
         {
-            throw new Libp2pConfigurationException($"{source}: {field} must be an array of 0 to {MaxPeerListLength} peer ids (\"12D3KooW…\"), not {Describe(value)}.");
-        }
-
-        if (value.GetArrayLength() > MaxPeerListLength)
-        {
-            throw new Libp2pConfigurationException($"{source}: {field} has {value.GetArrayLength()} entries; at most {MaxPeerListLength} are allowed.");
-        }
-
-        var peers = new List<PeerId>();
-        var index = 0;
-        foreach (var item in value.EnumerateArray())
-        {
-            var name = $"{field}[{index++}]";
-            var text = ReadString(item, source, name, "a peer id (\"12D3KooW…\")", 1, PeerId.MaxTextLength);
-            PeerId peer;
             try
             {
-                peer = PeerId.Parse(text);
+                return PeerId.Parse(text);
             }
             catch (FormatException e)
             {
                 throw new Libp2pConfigurationException($"{source}: {name} \"{Printable(text)}\" is not a peer id: {e.Message}", e);
             }
+        }, static (_, peer) => peer.ToString());
 
-            if (peers.Contains(peer))
-            {
-                throw new Libp2pConfigurationException($"{source}: {name} {peer} is listed twice.");
-            }
-
-            peers.Add(peer);
+    // A JSON array of at most maxCount distinct strings, each parsed by parse; every error names the file, the element and what was expected.
+    private static List<T> ReadDistinctList<T>(
+        JsonElement value,
+        string source,
+        string field,
+        int maxCount,
+        string arrayOf,
+        string element,
+        int maxTextLength,
+        Func<string, string, T> parse,
+        Func<string, T, string> describeDuplicate)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw new Libp2pConfigurationException($"{source}: {field} must be an array of 0 to {maxCount} {arrayOf}, not {Describe(value)}.");
         }
 
-        return peers;
+        if (value.GetArrayLength() > maxCount)
+        {
+            throw new Libp2pConfigurationException($"{source}: {field} has {value.GetArrayLength()} entries; at most {maxCount} are allowed.");
+        }
+
+        var items = new List<T>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var name = $"{field}[{index++}]";
+            var text = ReadString(item, source, name, element, 1, maxTextLength);
+            var parsed = parse(text, name);
+            if (items.Contains(parsed))
+            {
+                throw new Libp2pConfigurationException($"{source}: {name} {describeDuplicate(text, parsed)} is listed twice.");
+            }
+
+            items.Add(parsed);
+        }
+
+        return items;
     }
 
     private static int ReadInt(JsonElement value, string source, string field, int min, int max)
