@@ -1,7 +1,7 @@
 using FedAgg.Core.Identity;
+using FedAgg.Core.Protocol;
 using FedAgg.Core.Updates;
 using FedAgg.Server.Grains;
-using FedAgg.Server.Models;
 using Microsoft.Extensions.Logging;
 
 namespace FedAgg.Server;

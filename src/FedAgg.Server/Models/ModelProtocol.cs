@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using FedAgg.Core.Codecs;
+using FedAgg.Core.Protocol;
 using FedAgg.Grains.Runtime;
 using FedAgg.Libp2p;
 using FedAgg.Server.Grains;

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using FedAgg.Core.Codecs;
+using FedAgg.Core.Protocol;
 using FedAgg.Core.Updates;
-using FedAgg.Server.Models;
 using FedAgg.Server.Tests.Support;
 
 namespace FedAgg.Server.Tests.Models;

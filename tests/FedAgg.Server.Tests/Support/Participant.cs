@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Security.Cryptography;
 using FedAgg.Core.Codecs;
 using FedAgg.Core.Identity;
+using FedAgg.Core.Protocol;
 using FedAgg.Core.Updates;
 using FedAgg.Libp2p;
-using FedAgg.Server.Models;
 
 namespace FedAgg.Server.Tests.Support;
 

@@ -3,7 +3,7 @@ using System.Text;
 using FedAgg.Core.Codecs;
 using FedAgg.Core.Updates;
 
-namespace FedAgg.Server.Models;
+namespace FedAgg.Core.Protocol;
 
 /// <summary>The status of a <see cref="ModelResponse"/>. The codes follow <see cref="SubmitStatus"/> where they mean the same.</summary>
 public enum ModelStatus : uint
