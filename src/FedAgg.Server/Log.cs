@@ -86,4 +86,40 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7151, Level = LogLevel.Information, Message = "Model stream from {PeerId} failed: {Reason}")]
     public static partial void ModelStreamFailed(ILogger logger, PeerId peerId, string reason);
+
+    [LoggerMessage(EventId = 7160, Level = LogLevel.Information, Message = "Task {TaskId} registered on the ledger in {TransactionHash}")]
+    public static partial void TaskRegistered(ILogger logger, string taskId, Core.Merkle.Bytes32 transactionHash);
+
+    [LoggerMessage(EventId = 7161, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId} anchored in {TransactionHash} ({Gas} gas)")]
+    public static partial void RoundAnchored(ILogger logger, string taskId, ulong round, Core.Merkle.Bytes32 transactionHash, ulong gas);
+
+    [LoggerMessage(EventId = 7162, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId} was already anchored in {TransactionHash}; nothing sent")]
+    public static partial void RoundAlreadyAnchored(ILogger logger, string taskId, ulong round, Core.Merkle.Bytes32 transactionHash);
+
+    [LoggerMessage(EventId = 7170, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId}: aggregated {Accepted} updates with {Rule} in {Seconds:F3} s; model {ModelHash}")]
+    public static partial void RoundAggregated(ILogger logger, string taskId, ulong round, int accepted, string rule, double seconds, Core.Merkle.Bytes32 modelHash);
+
+    [LoggerMessage(EventId = 7171, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId} published: manifest {Path}")]
+    public static partial void RoundPublished(ILogger logger, string taskId, ulong round, string path);
+
+    [LoggerMessage(EventId = 7172, Level = LogLevel.Error, Message = "Round {Round} of task {TaskId} could not be finalized (attempt {Attempt}); retrying in {Delay}")]
+    public static partial void FinalizeFailed(ILogger logger, string taskId, ulong round, int attempt, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 7173, Level = LogLevel.Critical, Message = "Crash point {Point} reached: the process kills itself (FEDAGG_TEST_CRASH_AT, tests only)")]
+    public static partial void CrashPoint(ILogger logger, string point);
+
+    [LoggerMessage(EventId = 7174, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId} queued for finalization ({Why})")]
+    public static partial void FinalizeQueued(ILogger logger, string taskId, ulong round, string why);
+
+    [LoggerMessage(EventId = 7180, Level = LogLevel.Information, Message = "Admin {Command} from coordinator {PeerId}: status {Status}")]
+    public static partial void AdminCommand(ILogger logger, string command, PeerId peerId, uint status);
+
+    [LoggerMessage(EventId = 7181, Level = LogLevel.Warning, Message = "Admin {Command} refused: {PeerId} is not a coordinator")]
+    public static partial void AdminRefused(ILogger logger, string command, PeerId peerId);
+
+    [LoggerMessage(EventId = 7182, Level = LogLevel.Information, Message = "Round stream from {PeerId}: status {Status} for round {Round} of task {TaskId}")]
+    public static partial void RoundServed(ILogger logger, PeerId peerId, uint status, ulong round, string taskId);
+
+    [LoggerMessage(EventId = 7183, Level = LogLevel.Information, Message = "Bind from {PeerId}: status {Status} for address {Address}")]
+    public static partial void BindAnswered(ILogger logger, PeerId peerId, uint status, string address);
 }

@@ -4,9 +4,11 @@ using FedAgg.Core.Rounds;
 using FedAgg.Grains.Runtime;
 using FedAgg.Libp2p;
 using FedAgg.Libp2p.Configuration;
+using FedAgg.Server.Chain;
 using FedAgg.Server.Grains;
 using FedAgg.Server.Ingest;
 using FedAgg.Server.Models;
+using FedAgg.Server.Services;
 using FedAgg.Storage.Ingest;
 using FedAgg.Storage.Models;
 using Microsoft.Extensions.Hosting;
@@ -16,7 +18,8 @@ using Microsoft.Extensions.Options;
 namespace FedAgg.Server.Hosting;
 
 /// <summary>
-/// The FedAgg server: the libp2p host serving <c>/fedagg/submit/1.0.0</c> and <c>/fedagg/model/1.0.0</c> over the
+/// The FedAgg server: the libp2p host serving <c>/fedagg/submit</c>, <c>/fedagg/model</c>, <c>/fedagg/round</c>,
+/// <c>/fedagg/bind</c> and <c>/fedagg/admin</c> (all <c>1.0.0</c>) over the
 /// grains and the durable stores. Started by the host after the stores and the grain runtime (see
 /// <see cref="FedAggServerHostingExtensions.AddFedAggServer"/>); at start it loads (or creates) the identity key and
 /// has every round in the update store reconcile its accepted updates from the store's journal.
@@ -27,6 +30,7 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
     private readonly ServerStores _stores;
     private readonly TaskDirectory _directory;
     private readonly ServerMetrics _metrics;
+    private readonly IRoundAnchorer _anchorer;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -39,6 +43,7 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
     /// <param name="directory">The submission targets the grains publish.</param>
     /// <param name="grains">The grain factory.</param>
     /// <param name="metrics">The counters.</param>
+    /// <param name="anchorer">The ledger tasks are registered on.</param>
     /// <param name="loggerFactory">For logs.</param>
     /// <param name="timeProvider">The clock.</param>
     public FedAggServer(
@@ -47,6 +52,7 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
         TaskDirectory directory,
         IGrainFactory grains,
         ServerMetrics metrics,
+        IRoundAnchorer anchorer,
         ILoggerFactory loggerFactory,
         TimeProvider timeProvider)
     {
@@ -56,6 +62,7 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
         _directory = directory;
         Grains = grains;
         _metrics = metrics;
+        _anchorer = anchorer;
         _loggerFactory = loggerFactory;
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<FedAggServer>();
@@ -84,6 +91,9 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
 
     /// <summary>The bound listen addresses, each with <c>/p2p/&lt;peerId&gt;</c>.</summary>
     public IReadOnlyList<Multiaddress> ListenAddresses => [.. Host.ListenAddresses.Select(a => a.WithPeerId(PeerId))];
+
+    /// <summary>The identity key (signs receipts; the round finalizer re-signs them for the manifest).</summary>
+    internal Ed25519PrivateKey IdentityKey => Key;
 
     private Ed25519PrivateKey Key => _key ?? throw new InvalidOperationException("The server has not started.");
 
@@ -125,6 +135,10 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
             _host = new Libp2pHost(_key, hostOptions, _loggerFactory, _timeProvider);
             _host.RegisterProtocol(SubmitProtocol.ProtocolId, submit.HandleAsync);
             _host.RegisterProtocol(ModelProtocol.ProtocolId, model.HandleAsync);
+            _host.RegisterProtocol(RoundProtocol.ProtocolId, new RoundProtocol(Grains, _options, _loggerFactory.CreateLogger<RoundProtocol>()).HandleAsync);
+            _host.RegisterProtocol(BindProtocol.ProtocolId, new BindProtocol(Grains, _options, _loggerFactory.CreateLogger<BindProtocol>()).HandleAsync);
+            _host.RegisterProtocol(AdminProtocol.ProtocolId,
+                new AdminProtocol(new AdminCommands(this, _options), _options, _loggerFactory.CreateLogger<AdminProtocol>()).HandleAsync);
             await _host.StartAsync(cancellationToken).ConfigureAwait(false);
             Log.ServerStarted(_logger, _key.PeerId, _host.ListenAddresses, _options.DataPath);
         }
@@ -168,7 +182,8 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
 
     /// <summary>
     /// Stores the initial model and creates the task (idempotent: the same settings and weights again return the task).
-    /// The task is bound to the server's <see cref="FedAggServerOptions.ChainId"/> and <see cref="FedAggServerOptions.Ledger"/>.
+    /// The task is bound to the server's <see cref="FedAggServerOptions.ChainId"/> and <see cref="FedAggServerOptions.Ledger"/>,
+    /// added to the admin registry, and registered on the ledger when a chain is configured.
     /// </summary>
     /// <param name="settings">The task's settings.</param>
     /// <param name="initialWeights">The initial model vector (the settings' tensors concatenated in order).</param>
@@ -182,8 +197,11 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
         settings.Validate();
         var manifest = new ModelManifest(settings.Model.Tensors.Select(static t => new ModelTensor(t.Name, t.Shape)));
         var hash = await _stores.Models.PutAsync(manifest, initialWeights, cancellationToken).ConfigureAwait(false);
-        return await Grains.GetGrain<ITaskGrain>(settings.TaskId)
+        var task = await Grains.GetGrain<ITaskGrain>(settings.TaskId)
             .CreateAsync(new TaskCreation(settings, Hex.Encode(hash), _options.ChainId, Hex.Encode(_options.LedgerBytes))).ConfigureAwait(false);
+        await Grains.GetGrain<IAdminGrain>(AdminGrain.Key).RegisterTaskAsync(task.TaskId).ConfigureAwait(false);
+        await _anchorer.EnsureTaskRegisteredAsync(task, cancellationToken).ConfigureAwait(false);
+        return task;
     }
 
     /// <summary>Opens the task's next round (or returns the open one).</summary>

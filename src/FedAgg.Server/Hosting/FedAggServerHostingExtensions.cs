@@ -1,7 +1,9 @@
 using System.Diagnostics.Metrics;
 using FedAgg.Grains.Hosting;
 using FedAgg.Grains.Storage;
+using FedAgg.Server.Chain;
 using FedAgg.Server.Grains;
+using FedAgg.Server.Rounds;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -34,7 +36,16 @@ public static class FedAggServerHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new ServerMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton(sp => new TaskDirectory(sp.GetRequiredService<IOptions<FedAggServerOptions>>().Value.MaxPayloadBytes));
-        services.TryAddSingleton<IRoundCloseHandler, LoggingRoundCloseHandler>();
+        services.TryAddSingleton<RoundCloseQueue>();
+        services.TryAddSingleton<IRoundCloseHandler>(sp => sp.GetRequiredService<RoundCloseQueue>());
+        services.TryAddSingleton<IRoundAnchorer>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<FedAggServerOptions>>().Value;
+            return options.Chain.RpcUrl is null
+                ? new NoChainAnchorer()
+                : new LedgerRoundAnchorer(options, sp.GetRequiredService<ServerMetrics>(), sp.GetRequiredService<ILoggerFactory>());
+        });
+        services.TryAddSingleton<RoundFinalizer>();
         services.AddSingleton<ServerStores>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerStores>());
 
@@ -43,6 +54,7 @@ public static class FedAggServerHostingExtensions
             grains.AddGrain<ITaskGrain, TaskGrain>();
             grains.AddGrain<IRoundGrain, RoundGrain>();
             grains.AddGrain<IParticipantGrain, ParticipantGrain>();
+            grains.AddGrain<IAdminGrain, AdminGrain>();
             grains.AddSqliteStorage(PersistentStateAttribute.DefaultStorageName, static _ => { });
             grains.UseSqliteReminders(static _ => { });
         });
@@ -53,16 +65,7 @@ public static class FedAggServerHostingExtensions
 
         services.AddSingleton<FedAggServer>();
         services.AddHostedService(sp => sp.GetRequiredService<FedAggServer>());
+        services.AddHostedService(sp => sp.GetRequiredService<RoundCloseQueue>());
         return builder;
-    }
-}
-
-/// <summary>The close handler of this slice: logs the close (aggregation, the manifest and anchoring come next).</summary>
-internal sealed class LoggingRoundCloseHandler(ILogger<LoggingRoundCloseHandler> logger) : IRoundCloseHandler
-{
-    public Task OnRoundClosedAsync(RoundStatus status, CancellationToken cancellationToken)
-    {
-        Log.DefaultCloseHandler(logger, status.TaskId, status.Round);
-        return Task.CompletedTask;
     }
 }

@@ -56,6 +56,21 @@ public sealed class FedAggServerOptions
     /// <summary>The SQLite file of grain state and reminders; default <c>&lt;data&gt;/grains.db</c>.</summary>
     public string? GrainDatabase { get; set; }
 
+    /// <summary>
+    /// The chain rounds are anchored on (section <c>FedAgg:Server:Chain</c>). Without <see cref="FedAggChainOptions.RpcUrl"/>
+    /// rounds are published without anchoring; with it, <see cref="Ledger"/> and <see cref="ChainId"/> name the ledger and
+    /// must match the node.
+    /// </summary>
+    public FedAggChainOptions Chain { get; set; } = new();
+
+    /// <summary>
+    /// The peer ids allowed to use <c>/fedagg/admin/1.0.0</c>. Every other peer is refused (status 4) and the attempt logged.
+    /// </summary>
+    public IList<string> Coordinators { get; } = [];
+
+    /// <summary>Whether the next round opens by itself once a round is published (default true).</summary>
+    public bool AutoOpenNextRound { get; set; } = true;
+
     /// <summary>The data directory as an absolute path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 
@@ -90,6 +105,25 @@ public sealed class FedAggServerOptions
         Require(RateLimitWindow >= TimeSpan.FromSeconds(1) && RateLimitWindow <= TimeSpan.FromDays(1), nameof(RateLimitWindow),
             $"must be between 1 s and 1 day; it is {RateLimitWindow}");
         Require(Enum.IsDefined(DurabilityMode), nameof(DurabilityMode), $"must be {nameof(DurabilityMode.FsyncPerUpdate)} or {nameof(DurabilityMode.GroupCommit)}");
+        if (Chain.RpcUrl is { } rpc)
+        {
+            Require(Uri.TryCreate(rpc, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
+                "Chain:RpcUrl", $"must be an http(s) URL such as http://127.0.0.1:8545; it is '{rpc}'");
+            Require(!string.IsNullOrWhiteSpace(Chain.AnchorKeyFile), "Chain:AnchorKeyFile", "is required with Chain:RpcUrl: the Ethereum key file of an account with ANCHOR_ROLE");
+            Require(Chain.AnchorKeyFile is null || File.Exists(Chain.AnchorKeyFile), "Chain:AnchorKeyFile", $"names a file that does not exist: '{Chain.AnchorKeyFile}'");
+            Require(Chain.RegistrarKeyFile is null || File.Exists(Chain.RegistrarKeyFile), "Chain:RegistrarKeyFile", $"names a file that does not exist: '{Chain.RegistrarKeyFile}'");
+            Require(ChainId != 0, nameof(ChainId), "must be the chain's id (not 0) when Chain:RpcUrl is set");
+            Require(Hex.TryDecode(Ledger ?? "", 20) is { } ledger && ledger.Any(static b => b != 0), nameof(Ledger), "must be the ledger's address when Chain:RpcUrl is set");
+        }
+
+        Require(Chain.Confirmations is >= 1 and <= 64, "Chain:Confirmations", $"must be between 1 and 64; it is {Chain.Confirmations}");
+        Require(Chain.PollInterval >= TimeSpan.FromMilliseconds(10) && Chain.PollInterval <= TimeSpan.FromMinutes(1), "Chain:PollInterval",
+            $"must be between 10 ms and 1 min; it is {Chain.PollInterval}");
+        foreach (var coordinator in Coordinators)
+        {
+            Require(Core.Identity.PeerId.TryParse(coordinator, out _), nameof(Coordinators), $"must hold peer ids (12D3KooW…); '{coordinator}' is not one");
+        }
+
         foreach (var address in ListenAddresses)
         {
             Require(Libp2p.Multiaddress.TryParse(address, out _), nameof(ListenAddresses), $"must hold multiaddresses such as /ip4/0.0.0.0/tcp/4001; '{address}' is not one");
@@ -100,6 +134,25 @@ public sealed class FedAggServerOptions
 }
 
 /// <summary>Runs <see cref="FedAggServerOptions.Validate"/> when the host starts.</summary>
+/// <summary>Where and how rounds are anchored (see <see cref="FedAggServerOptions.Chain"/>).</summary>
+public sealed class FedAggChainOptions
+{
+    /// <summary>The node's JSON-RPC URL; null: no chain.</summary>
+    public string? RpcUrl { get; set; }
+
+    /// <summary>The Ethereum key file (hex private key, mode 0600) of the account with ANCHOR_ROLE.</summary>
+    public string? AnchorKeyFile { get; set; }
+
+    /// <summary>The key file of the account with COORDINATOR_ROLE that registers tasks; the anchor key when null.</summary>
+    public string? RegistrarKeyFile { get; set; }
+
+    /// <summary>Confirmations an anchor waits for (default 1).</summary>
+    public int Confirmations { get; set; } = 1;
+
+    /// <summary>How often a sent transaction's receipt is polled (default 200 ms).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+}
+
 internal sealed class FedAggServerOptionsValidator : IValidateOptions<FedAggServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, FedAggServerOptions options)
