@@ -4,6 +4,7 @@ using FedAgg.Core.Updates;
 using FedAgg.Libp2p;
 using FedAgg.Server.Grains;
 using FedAgg.Server.Hosting;
+using FedAgg.Server.Rounds;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -24,6 +25,28 @@ public sealed class TestServer : IAsyncDisposable
         _host = host;
         Closes = closes;
         Server = host.Services.GetRequiredService<FedAggServer>();
+        Queue = host.Services.GetRequiredService<RoundCloseQueue>();
+        Queue.RoundPublished += (task, round) => Published.Writer.TryWrite((task, round));
+    }
+
+    /// <summary>The server's close queue (publishes rounds unless the test recorded closes instead).</summary>
+    public RoundCloseQueue Queue { get; }
+
+    /// <summary>Every round published, in order.</summary>
+    public System.Threading.Channels.Channel<(string TaskId, ulong Round)> Published { get; } = System.Threading.Channels.Channel.CreateUnbounded<(string, ulong)>();
+
+    /// <summary>Waits for round <paramref name="round"/> of the task to be published.</summary>
+    public async Task WaitPublishedAsync(ulong round, TimeSpan? timeout = null)
+    {
+        using var cancel = new CancellationTokenSource(timeout ?? Timeout);
+        while (true)
+        {
+            var (_, published) = await Published.Reader.ReadAsync(cancel.Token);
+            if (published == round)
+            {
+                return;
+            }
+        }
     }
 
     public FedAggServer Server { get; }
@@ -62,11 +85,16 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>Starts a server on <paramref name="dataDirectory"/>; with <paramref name="settings"/>, creates the task and opens round 1.</summary>
-    public static async Task<TestServer> StartAsync(string dataDirectory, TaskSettings? settings = null, Action<FedAggServerOptions>? configure = null)
+    /// <remarks>With <paramref name="publish"/> the server's own close queue publishes rounds; otherwise closes are only recorded in <see cref="Closes"/>.</remarks>
+    public static async Task<TestServer> StartAsync(string dataDirectory, TaskSettings? settings = null, Action<FedAggServerOptions>? configure = null, bool publish = false)
     {
         var closes = new RecordingCloseHandler();
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddSingleton<IRoundCloseHandler>(closes);
+        if (!publish)
+        {
+            builder.Services.AddSingleton<IRoundCloseHandler>(closes);
+        }
+
         builder.AddFedAggServer(o =>
         {
             o.DataDirectory = dataDirectory;
