@@ -199,6 +199,7 @@ public sealed class JsParticipantTests
         Assert.Equal(key.Bytes.ToArray(), binding.PublicKey);
         Assert.True(AddressBinding.Verify(key, 0, new byte[20], Hex.TryDecode(address, 20), binding.Signature));
         Assert.False(AddressBinding.Verify(key, 1, new byte[20], Hex.TryDecode(address, 20), binding.Signature));
+        Assert.Equal(server.Server.Host.Protocols.Contains("/fedagg/bind/1.0.0"), binding.Sent);
         if (binding.Sent)
         {
             // The server speaks /fedagg/bind/1.0.0: js bound the address itself.
