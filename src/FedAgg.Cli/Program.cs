@@ -2,6 +2,7 @@ using System.CommandLine;
 using FedAgg.Cli;
 
 var root = new RootCommand("FedAgg: federated training among participants nobody has to trust.");
+root.Subcommands.Add(AdminCommand.Create());
 root.Subcommands.Add(AggregateCommand.Create());
 root.Subcommands.Add(ChainCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());

@@ -2,10 +2,8 @@ using System.CommandLine;
 using FedAgg.Chain;
 using FedAgg.Chain.Crypto;
 using FedAgg.Chain.Devnet;
-using FedAgg.Chain.Ledger;
-using FedAgg.Chain.Sending;
+using FedAgg.Chain.Rpc;
 using FedAgg.Core.Identity;
-using FedAgg.Core.Merkle;
 using FedAgg.Core.Rounds;
 using FedAgg.Core.Updates;
 using FedAgg.Libp2p.Configuration;
@@ -29,14 +27,29 @@ internal static class ServerCommand
 {
     public const string DemoTaskId = "demo";
     public const string CoordinatorKeyFileName = "coordinator.key";
+    public const string ServerAddressFileName = "server.addr";
 
     public static Command Create()
     {
         var dev = new Option<bool>("--dev") { Description = "Development mode: embedded chain, a task 'demo' with round 1 open, admission open" };
         var data = new Option<DirectoryInfo>("--data") { Description = "The data directory (updates, models, grain state, keys; default ./fedagg-data)", DefaultValueFactory = _ => new DirectoryInfo("fedagg-data") };
-        var config = new Option<FileInfo?>("--config") { Description = "A libp2p configuration file (libp2p-config/server.json format)", HelpName = "file" };
-        var chain = new Option<string>("--chain") { Description = "auto: start the embedded local chain under DIR/chain; none: no chain (chain id 0)", DefaultValueFactory = _ => "auto" };
-        chain.AcceptOnlyFromAmong("auto", "none");
+        var config = new Option<FileInfo?>("--config") { Description = "A JSON configuration file (appsettings format: section FedAgg:Server), read after ./appsettings.json and before FEDAGG__ environment variables", HelpName = "file" };
+        var libp2pConfig = new Option<FileInfo?>("--libp2p-config") { Description = "A libp2p configuration file (libp2p-config/server.json format)", HelpName = "file" };
+        var chain = new Option<string>("--chain") { Description = "auto: start the embedded local chain under DIR/chain; none: no chain (chain id 0); or a node's JSON-RPC URL (with --ledger and --anchor-key)", DefaultValueFactory = _ => "auto", HelpName = "auto|none|URL" };
+        chain.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (value is not ("auto" or "none") && !(Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+            {
+                result.AddError($"--chain must be auto, none or an http(s) JSON-RPC URL; it is '{value}'");
+            }
+        });
+        var ledger = new Option<string?>("--ledger") { Description = "The FedAggLedger address (with --chain URL)", HelpName = "address" };
+        var anchorKey = new Option<FileInfo?>("--anchor-key") { Description = "Ethereum key file of the ANCHOR_ROLE account (with --chain URL); it also registers tasks unless the configuration names a registrar key", HelpName = "file" };
+        var coordinators = new Option<string[]>("--coordinator") { Description = "A peer id allowed on /fedagg/admin/1.0.0 (repeatable; --dev adds DIR/coordinator.key's)", HelpName = "peer-id" };
+        var roundSeconds = new Option<long>("--dev-round-seconds") { Description = "Round duration of the demo task (default 3600)", DefaultValueFactory = _ => 3600 };
+        var minParticipants = new Option<int>("--dev-min-participants") { Description = "Minimum updates per round of the demo task (default 1)", DefaultValueFactory = _ => 1 };
+        var maxParticipants = new Option<int>("--dev-max-participants") { Description = "Updates after which a demo round closes by itself (default 1000)", DefaultValueFactory = _ => 1000 };
         var listen = new Option<string[]>("--listen") { Description = "Listen address (repeatable); default the config's, else /ip4/127.0.0.1/tcp/4001 with --dev and /ip4/0.0.0.0/tcp/4001 without", HelpName = "multiaddr" };
         var elements = new Option<int>("--dev-elements") { Description = "Elements of the demo model (float32; default 1000)", DefaultValueFactory = _ => 1000 };
         var rule = new Option<string>("--dev-rule") { Description = "The demo task's rule (default trimmed-mean, beta 0.2)", DefaultValueFactory = _ => "trimmed-mean" };
@@ -44,13 +57,15 @@ internal static class ServerCommand
         var verbose = new Option<bool>("--verbose") { Description = "Debug logs on stderr" };
         var command = new Command("server", "Run the FedAgg server until Ctrl+C; --dev for a ready-to-use local setup")
         {
-            dev, data, config, chain, listen, elements, rule, verbose,
+            dev, data, config, libp2pConfig, chain, ledger, anchorKey, coordinators, listen, elements, rule, roundSeconds, minParticipants, maxParticipants, verbose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var settings = new ServerRun(
-                parse.GetValue(dev), parse.GetValue(data)!.FullName, parse.GetValue(config)?.FullName, parse.GetValue(chain) == "auto",
-                parse.GetValue(listen) ?? [], parse.GetValue(elements), parse.GetValue(rule)!, parse.GetValue(verbose));
+                parse.GetValue(dev), parse.GetValue(data)!.FullName, parse.GetValue(config)?.FullName, parse.GetValue(libp2pConfig)?.FullName, parse.GetValue(chain)!,
+                parse.GetValue(ledger), parse.GetValue(anchorKey)?.FullName, parse.GetValue(coordinators) ?? [],
+                parse.GetValue(listen) ?? [], parse.GetValue(elements), parse.GetValue(rule)!,
+                new DevRound(parse.GetValue(roundSeconds), parse.GetValue(minParticipants), parse.GetValue(maxParticipants)), parse.GetValue(verbose));
             try
             {
                 return await RunAsync(settings, cancellationToken).ConfigureAwait(false);
@@ -88,7 +103,7 @@ internal static class ServerCommand
     };
 
     /// <summary>The demo task's settings.</summary>
-    public static TaskSettings DemoSettings(int elements, string rule) => new()
+    public static TaskSettings DemoSettings(int elements, string rule, DevRound? round = null) => new()
     {
         TaskId = DemoTaskId,
         Model = new ModelSpec([new TensorSpec("weights", [elements])]),
@@ -96,9 +111,9 @@ internal static class ServerCommand
         Rule = DevRules[rule],
         Optimizer = new OptimizerSpec("fedavg") { Eta = 1.0 },
         CreditsPerRound = 1_000_000,
-        MinParticipants = 1,
-        MaxParticipants = 1000,
-        RoundDurationSeconds = 3600,
+        MinParticipants = round?.MinParticipants ?? 1,
+        MaxParticipants = round?.MaxParticipants ?? 1000,
+        RoundDurationSeconds = round?.Seconds ?? 3600,
         Admission = AdmissionPolicy.Open,
     };
 
@@ -123,13 +138,20 @@ internal static class ServerCommand
             throw new ArgumentException($"--dev-elements must be between 1 and 100000000; it is {run.Elements}");
         }
 
+        var external = run.Chain is not ("auto" or "none");
+        if (external && (run.Ledger is null || run.AnchorKeyFile is null))
+        {
+            throw new ArgumentException("--chain URL needs --ledger ADDRESS and --anchor-key FILE (or FedAgg:Server:Ledger and FedAgg:Server:Chain:AnchorKeyFile in --config)");
+        }
+
         Directory.CreateDirectory(run.DataDirectory);
         var logLevel = run.Verbose ? LogLevel.Debug : LogLevel.Information;
         using var chainLogs = LoggerFactory.Create(b => AddStderrLogging(b, logLevel));
         Devnet? devnet = null;
         try
         {
-            if (run.UseChain)
+            ulong externalChainId = 0;
+            if (run.Chain == "auto")
             {
                 devnet = await Devnet.StartAsync(
                     new LocalChainOptions { DataDirectory = Path.Combine(run.DataDirectory, "chain"), Port = 0 },
@@ -137,7 +159,13 @@ internal static class ServerCommand
                     cancellationToken).ConfigureAwait(false);
                 Console.Out.WriteLine($"CHAIN {devnet.Chain.RpcUrl} chain-id {devnet.Chain.ChainId} ledger {devnet.Deployment.Ledger}");
             }
+            else if (external)
+            {
+                using var rpc = new EthereumRpcClient(new Uri(run.Chain));
+                externalChainId = await rpc.GetChainIdAsync(cancellationToken).ConfigureAwait(false);
+            }
 
+            string? coordinatorPeer = null;
             if (run.Dev)
             {
                 var coordinatorPath = Path.Combine(run.DataDirectory, CoordinatorKeyFileName);
@@ -148,16 +176,23 @@ internal static class ServerCommand
                 }
 
                 using var coordinator = KeyFile.Load(coordinatorPath, out _);
+                coordinatorPeer = coordinator.PeerId.ToString();
                 Console.Out.WriteLine($"COORDINATOR {coordinator.PeerId} {coordinatorPath}");
             }
 
             var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = Environment.CurrentDirectory });
-            builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables();
+            builder.Configuration.AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true);
+            if (run.ConfigFile is not null)
+            {
+                builder.Configuration.AddJsonFile(run.ConfigFile, optional: false);
+            }
+
+            builder.Configuration.AddEnvironmentVariables("FEDAGG__").AddEnvironmentVariables();
             AddStderrLogging(builder.Logging, logLevel);
             builder.AddFedAggServer(o =>
             {
                 o.DataDirectory = run.DataDirectory;
-                o.Libp2pConfigFile = run.ConfigFile ?? o.Libp2pConfigFile;
+                o.Libp2pConfigFile = run.Libp2pConfigFile ?? o.Libp2pConfigFile;
                 if (run.Listen.Length > 0)
                 {
                     o.ListenAddresses.Clear();
@@ -171,10 +206,29 @@ internal static class ServerCommand
                     o.ListenAddresses.Add("/ip4/127.0.0.1/tcp/4001");
                 }
 
+                foreach (var peer in run.Coordinators.Append(coordinatorPeer).OfType<string>())
+                {
+                    if (!o.Coordinators.Contains(peer))
+                    {
+                        o.Coordinators.Add(peer);
+                    }
+                }
+
                 if (devnet is not null)
                 {
                     o.ChainId = devnet.Chain.ChainId;
-                    o.Ledger = devnet.Deployment.Ledger;
+                    o.Ledger = devnet.Deployment.Ledger.ToString();
+                    o.Chain.RpcUrl = devnet.Chain.RpcUrl.ToString();
+                    o.Chain.AnchorKeyFile = WriteDevKey(run.DataDirectory, "anchor.key", Devnet.AnchorKeyHex);
+                    o.Chain.RegistrarKeyFile = WriteDevKey(run.DataDirectory, "admin.key", Devnet.AdminKeyHex);
+                    o.Chain.PollInterval = TimeSpan.FromMilliseconds(50);
+                }
+                else if (external)
+                {
+                    o.ChainId = externalChainId;
+                    o.Ledger = run.Ledger ?? o.Ledger;
+                    o.Chain.RpcUrl = run.Chain;
+                    o.Chain.AnchorKeyFile = run.AnchorKeyFile ?? o.Chain.AnchorKeyFile;
                 }
             });
             using var host = builder.Build();
@@ -184,7 +238,7 @@ internal static class ServerCommand
                 var server = host.Services.GetRequiredService<FedAggServer>();
                 if (run.Dev)
                 {
-                    await SetUpDemoAsync(server, devnet, run, cancellationToken).ConfigureAwait(false);
+                    await SetUpDemoAsync(server, devnet is not null, run, cancellationToken).ConfigureAwait(false);
                 }
 
                 foreach (var address in server.ListenAddresses)
@@ -192,6 +246,10 @@ internal static class ServerCommand
                     Console.Out.WriteLine($"LISTENING {address}");
                 }
 
+                // `fedagg admin --data DIR` and `fedagg verify --data DIR --server` find the server here.
+                var addressFile = Path.Combine(run.DataDirectory, ServerAddressFileName);
+                File.WriteAllText(addressFile + ".tmp", string.Join('\n', server.ListenAddresses.Select(static a => a.ToString())) + "\n");
+                File.Move(addressFile + ".tmp", addressFile, overwrite: true);
                 await Console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
 
                 // Program.cs turns SIGTERM and SIGINT (Ctrl+C) into this token's cancellation.
@@ -221,34 +279,46 @@ internal static class ServerCommand
         }
     }
 
-    private static async Task SetUpDemoAsync(FedAggServer server, Devnet? devnet, ServerRun run, CancellationToken cancellationToken)
+    private static string WriteDevKey(string dataDirectory, string name, string hex)
     {
-        var settings = DemoSettings(run.Elements, run.Rule);
-        var task = await server.Grains.GetGrain<ITaskGrain>(DemoTaskId).GetInfoAsync().ConfigureAwait(false)
-            ?? await server.CreateTaskAsync(settings, DemoWeights(run.Elements), cancellationToken).ConfigureAwait(false);
-        if (task.SettingsHash != settings.ComputeHash().ToString())
+        var path = Path.Combine(dataDirectory, "chain", "keys", name);
+        if (!File.Exists(path))
         {
-            throw new InvalidOperationException(
-                $"{run.DataDirectory} already holds task '{DemoTaskId}' with other settings ({task.Settings.Model.NumElements} elements, rule {task.Settings.Rule.Name}); use another --data or the same --dev-elements/--dev-rule");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using var key = Secp256k1PrivateKey.FromHex(hex);
+            EthereumKeyFile.Write(path, key);
         }
 
-        if (devnet is not null)
+        return path;
+    }
+
+    private static async Task SetUpDemoAsync(FedAggServer server, bool chain, ServerRun run, CancellationToken cancellationToken)
+    {
+        var settings = DemoSettings(run.Elements, run.Rule, run.Round);
+        var task = await server.Grains.GetGrain<ITaskGrain>(DemoTaskId).GetInfoAsync().ConfigureAwait(false);
+        if (task is null)
         {
-            var taskKey = FedAggLedger.TaskKey(DemoTaskId);
-            var onChain = await devnet.Ledger.GetTaskAsync(taskKey, cancellationToken).ConfigureAwait(false);
-            if (!onChain.Registered)
+            task = await server.CreateTaskAsync(settings, DemoWeights(run.Elements), cancellationToken).ConfigureAwait(false);
+            if (chain)
             {
-                using var coordinator = Secp256k1PrivateKey.FromHex(Devnet.AdminKeyHex);
-                using var sender = new TransactionSender(devnet.Rpc, coordinator, new TransactionSenderOptions { PollInterval = TimeSpan.FromMilliseconds(50) });
-                var receipt = await devnet.Ledger.RegisterTaskAsync(
-                    sender, taskKey, Bytes32.Parse(task.SettingsHash), Bytes32.Parse(task.InitialModelHash), 0, cancellationToken).ConfigureAwait(false);
-                Console.Out.WriteLine($"REGISTERED {DemoTaskId} tx {receipt.TransactionHash}");
+                Console.Out.WriteLine($"REGISTERED {DemoTaskId} settings {task.SettingsHash}");
             }
         }
 
-        var round = await server.OpenNextRoundAsync(DemoTaskId, cancellationToken).ConfigureAwait(false);
+        if (task.SettingsHash != settings.ComputeHash().ToString())
+        {
+            throw new InvalidOperationException(
+                $"{run.DataDirectory} already holds task '{DemoTaskId}' with other settings ({task.Settings.Model.NumElements} elements, rule {task.Settings.Rule.Name}); use another --data or the same --dev-* options");
+        }
+
+        if (task.LatestRound == 0)
+        {
+            await server.OpenNextRoundAsync(DemoTaskId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var round = await server.Grains.GetGrain<IRoundGrain>(RoundKey.Of(DemoTaskId, Math.Max(1, task.LatestRound))).GetStatusAsync().ConfigureAwait(false);
         Console.Out.WriteLine($"TASK {DemoTaskId} settings {task.SettingsHash} model {task.CurrentModelHash} elements {task.Settings.Model.NumElements} rule {task.Settings.Rule.Name}");
-        Console.Out.WriteLine($"ROUND {round.Round} open until {DateTimeOffset.FromUnixTimeMilliseconds(round.DeadlineUnixMs):O}");
+        Console.Out.WriteLine($"ROUND {round.Round} {round.Phase.ToString().ToLowerInvariant()} until {DateTimeOffset.FromUnixTimeMilliseconds(round.DeadlineUnixMs):O}");
     }
 
     private static void AddStderrLogging(ILoggingBuilder logging, LogLevel minimum)
@@ -262,5 +332,13 @@ internal static class ServerCommand
         logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     }
 
-    private sealed record ServerRun(bool Dev, string DataDirectory, string? ConfigFile, bool UseChain, string[] Listen, int Elements, string Rule, bool Verbose);
+    private sealed record ServerRun(
+        bool Dev, string DataDirectory, string? ConfigFile, string? Libp2pConfigFile, string Chain, string? Ledger, string? AnchorKeyFile, string[] Coordinators,
+        string[] Listen, int Elements, string Rule, DevRound Round, bool Verbose);
+
+    /// <summary>The demo task's round bounds.</summary>
+    /// <param name="Seconds">Round duration.</param>
+    /// <param name="MinParticipants">Minimum updates to close.</param>
+    /// <param name="MaxParticipants">Updates at which a round closes by itself.</param>
+    public sealed record DevRound(long Seconds, int MinParticipants, int MaxParticipants);
 }

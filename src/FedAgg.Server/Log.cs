@@ -122,4 +122,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7183, Level = LogLevel.Information, Message = "Bind from {PeerId}: status {Status} for address {Address}")]
     public static partial void BindAnswered(ILogger logger, PeerId peerId, uint status, string address);
+
+    [LoggerMessage(EventId = 7061, Level = LogLevel.Warning, Message = "Round {Round} of task {TaskId} reached its deadline with {Accepted} of at least {Minimum} updates; the deadline moves to {DeadlineUnixMs}")]
+    public static partial void DeadlineExtended(ILogger logger, string taskId, ulong round, int accepted, int minimum, long deadlineUnixMs);
 }

@@ -20,7 +20,7 @@ public sealed class ServerCommandTests
             firstPeer = address[(address.LastIndexOf('/') + 1)..];
             var lines = server.OutputLines;
             Assert.Contains(lines, l => l.StartsWith("CHAIN http://127.0.0.1:", StringComparison.Ordinal) && l.Contains(" chain-id 31337 ledger 0x", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.StartsWith("REGISTERED demo tx 0x", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("REGISTERED demo settings 0x", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("TASK demo settings 0x", StringComparison.Ordinal) && l.EndsWith(" elements 1000 rule trimmed-mean", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("ROUND 1 open until ", StringComparison.Ordinal));
             Assert.True(File.Exists(Path.Combine(data, "coordinator.key")), server.Describe());

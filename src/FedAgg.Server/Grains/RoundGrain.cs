@@ -127,7 +127,7 @@ public sealed class RoundGrain(
         var s = state.State;
         if (s.Phase == RoundPhase.Open && timeProvider.GetUtcNow().ToUnixTimeMilliseconds() >= s.DeadlineUnixMs)
         {
-            await BeginCloseAsync(DeadlineReason);
+            await DeadlinePassedAsync();
         }
 
         if (s.Phase != RoundPhase.Open)
@@ -236,7 +236,7 @@ public sealed class RoundGrain(
         var s = state.State;
         if (s.Phase == RoundPhase.Open && timeProvider.GetUtcNow().ToUnixTimeMilliseconds() >= s.DeadlineUnixMs)
         {
-            await BeginCloseAsync(DeadlineReason);
+            await DeadlinePassedAsync();
         }
         else if (s.Phase != RoundPhase.Open)
         {
@@ -263,6 +263,27 @@ public sealed class RoundGrain(
         var index = s.Updates.FindLastIndex(u => u.Sequence < update.Sequence) + 1;
         s.Updates.Insert(index, update);
         return true;
+    }
+
+    /// <summary>
+    /// At the deadline a round closes, unless it has fewer accepted updates than the task's minimum: then the deadline
+    /// moves on by the round's duration (a round without enough updates cannot be aggregated, and closing it would
+    /// stall the task).
+    /// </summary>
+    private async Task DeadlinePassedAsync()
+    {
+        var s = state.State;
+        if (s.Updates.Count >= Math.Max(1, s.MinParticipants))
+        {
+            await BeginCloseAsync(DeadlineReason);
+            return;
+        }
+
+        var duration = Math.Max(1000, s.DeadlineUnixMs - s.OpenedUnixMs);
+        s.DeadlineUnixMs = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() + duration;
+        await state.WriteStateAsync();
+        Log.DeadlineExtended(logger, _taskId, _round, s.Updates.Count, s.MinParticipants, s.DeadlineUnixMs);
+        directory.Publish(Status());
     }
 
     private async Task BeginCloseAsync(string reason)

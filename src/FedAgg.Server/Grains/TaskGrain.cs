@@ -110,6 +110,9 @@ public sealed class TaskGrain(
                     return latest;
                 case RoundPhase.Closing:
                     throw new InvalidOperationException($"Round {round} of task '{latest.TaskId}' is closing; open the next round once it has closed.");
+                case RoundPhase.Closed when state.State.CurrentModelRound < round:
+                    // Its model is the next round's base: opening from the older model would fork the task.
+                    throw new InvalidOperationException($"Round {round} of task '{latest.TaskId}' is closed but not published yet; the next round opens from its model once it is.");
                 case RoundPhase.Closed:
                     round++;
                     break;

@@ -51,7 +51,13 @@ public sealed class RoundLifecycleTests
     public async Task Deadline_Passes_ReminderClosesTheRound()
     {
         using var data = new TempDirectory();
-        await using var server = await TestServer.StartAsync(data.Path, TestServer.Settings(Elements, roundDurationSeconds: 1));
+        await using var server = await TestServer.StartAsync(data.Path, TestServer.Settings(Elements, roundDurationSeconds: 2));
+        var task = await server.TaskAsync();
+        await using (var participant = await Participant.ConnectAsync(server.Address))
+        {
+            var (result, _, _) = await participant.SubmitRandomAsync(TestServer.TaskId, 1, task.CurrentModelHash, Elements);
+            Assert.Equal(SubmitStatus.Accepted, result.Receipt.Status);
+        }
 
         var closed = await server.Closes.FirstClose.WaitAsync(TestServer.Timeout);
 
@@ -61,17 +67,42 @@ public sealed class RoundLifecycleTests
     }
 
     [Fact]
-    public async Task CloseAsync_CoordinatorRequest_ClosesAndNextRoundOpensFromTheCurrentModel()
+    public async Task Deadline_FewerUpdatesThanTheMinimum_MovesTheDeadlineInsteadOfClosing()
+    {
+        using var data = new TempDirectory();
+        await using var server = await TestServer.StartAsync(data.Path, TestServer.Settings(Elements, roundDurationSeconds: 1));
+        var first = (await server.Round().GetStatusAsync()).DeadlineUnixMs;
+
+        // The reminder fires about every second; wait until it has moved the deadline.
+        var moved = first;
+        using var timeout = new CancellationTokenSource(TestServer.Timeout);
+        while (moved == first)
+        {
+            await Task.Delay(100, timeout.Token);
+            moved = (await server.Round().GetStatusAsync()).DeadlineUnixMs;
+        }
+
+        var status = await server.Round().GetStatusAsync();
+        Assert.Equal(RoundPhase.Open, status.Phase);
+        Assert.True(moved > first, $"deadline {first} → {moved}");
+        Assert.Empty(server.Closes.Closed);
+    }
+
+    [Fact]
+    public async Task CloseAsync_CoordinatorRequest_ClosesAndTheNextRoundOpensOnlyFromThePublishedModel()
     {
         using var data = new TempDirectory();
         await using var server = await TestServer.StartAsync(data.Path, TestServer.Settings(Elements));
         var task = await server.TaskAsync();
 
         var closed = await server.Round().CloseAsync("coordinator: enough");
+        var early = await Assert.ThrowsAsync<InvalidOperationException>(() => server.Server.OpenNextRoundAsync(TestServer.TaskId, CancellationToken.None));
+        await server.Server.Grains.GetGrain<ITaskGrain>(TestServer.TaskId).RecordModelAsync(new TaskModel(task.CurrentModelHash, 1));
         var next = await server.Server.OpenNextRoundAsync(TestServer.TaskId, CancellationToken.None);
 
         Assert.Equal(RoundPhase.Closed, closed.Phase);
         Assert.Equal("coordinator: enough", closed.CloseReason);
+        Assert.Contains("not published yet", early.Message, StringComparison.Ordinal);
         Assert.Equal(2UL, next.Round);
         Assert.Equal(RoundPhase.Open, next.Phase);
         Assert.Equal(task.CurrentModelHash, next.BaseModelHash);
