@@ -241,6 +241,10 @@ public sealed class RoundFinalizer
         if (_crashPoint == point)
         {
             Log.CrashPoint(_logger, point);
+
+            // The logger writes on its own thread; a test reads this line, so it goes out before the kill.
+            Console.Error.WriteLine($"Crash point {point} reached");
+            Console.Error.Flush();
             Process.GetCurrentProcess().Kill();
         }
     }

@@ -48,9 +48,17 @@ internal sealed class RunningCli : IAsyncDisposable
     }
 
     /// <summary>Starts <c>dotnet fedagg.dll <paramref name="arguments"/></c> in <paramref name="workingDirectory"/>; it runs until stopped or disposed.</summary>
-    public static RunningCli Start(string workingDirectory, params string[] arguments)
+    public static RunningCli Start(string workingDirectory, params string[] arguments) => Start(workingDirectory, null, arguments);
+
+    /// <summary>As <see cref="Start(string, string[])"/>, with extra environment variables.</summary>
+    public static RunningCli Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = CreateStartInfo(workingDirectory, arguments);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var cli = new RunningCli(process, string.Join(' ', arguments));
         process.OutputDataReceived += (_, e) =>
@@ -158,6 +166,34 @@ internal sealed class RunningCli : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
             Assert.Fail($"fedagg {CommandLine} did not exit within {grace.TotalSeconds} s of SIGTERM\n{Describe()}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>Kills the fedagg process alone with SIGKILL, as a crash would (its children, e.g. anvil, are left running).</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-KILL", _process.Id.ToString(CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Waits for the process to exit by itself; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"fedagg {CommandLine} did not exit within {timeout.TotalSeconds} s\n{Describe()}");
         }
 
         return _process.ExitCode;
