@@ -403,6 +403,33 @@ public sealed partial class UpdateStore : IAsyncDisposable, IDisposable
         Close();
     }
 
+    /// <summary>
+    /// Closes a round's journal file handle (a later append to the round reopens it). A server calls this once a round
+    /// is published, so a long-running store does not hold one open file per round it has ever seen.
+    /// </summary>
+    /// <param name="taskId">The task.</param>
+    /// <param name="round">The round.</param>
+    public void ReleaseJournal(string taskId, ulong round)
+    {
+        RoundState? state = null;
+        lock (_gate)
+        {
+            if (_tasks.TryGetValue(taskId, out var task))
+            {
+                task.Rounds.TryGetValue(round, out state);
+            }
+        }
+
+        if (state is not null)
+        {
+            lock (state.JournalLock)
+            {
+                state.Journal?.Dispose();
+                state.Journal = null;
+            }
+        }
+    }
+
     private void Close()
     {
         List<RoundState> rounds;

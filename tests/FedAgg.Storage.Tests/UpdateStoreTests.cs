@@ -50,6 +50,39 @@ public sealed class UpdateStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ReleaseJournal_AfterCommits_ClosesTheHandleAndALaterCommitReopensIt()
+    {
+        await using var store = Open();
+        var first = _factory.Payload(100);
+        await UpdateFactory.StoreAsync(store, Task, 1, first, _factory.Metadata(first));
+        var journal = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(store.GetPayloadPath(Task, 1, new byte[32]))!)!, "journal");
+        Assert.Equal(1, OpenHandlesTo(journal));
+
+        store.ReleaseJournal(Task, 1);
+        var closed = OpenHandlesTo(journal);
+        var second = _factory.Payload(100);
+        var entry = await UpdateFactory.StoreAsync(store, Task, 1, second, _factory.Metadata(second));
+
+        Assert.Equal(0, closed);
+        Assert.Equal(2UL, entry.Sequence);
+        Assert.Equal(2, store.ReadRound(Task, 1).Count);
+        store.ReleaseJournal(Task, 99); // an unknown round is a no-op
+    }
+
+    private static int OpenHandlesTo(string path) =>
+        Directory.EnumerateFiles("/proc/self/fd").Count(fd =>
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget == path;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+
+    [Fact]
     public async Task CommitAsync_ReceivedTimeGiven_KeepsIt()
     {
         await using var store = Open();

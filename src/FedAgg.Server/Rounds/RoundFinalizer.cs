@@ -103,6 +103,7 @@ public sealed class RoundFinalizer
             await RoundManifestJson.WriteFileAsync(manifestPath, manifest, cancellationToken).ConfigureAwait(false);
         }
 
+        _stores.Updates.ReleaseJournal(taskId, round);
         var admin = grains.GetGrain<IAdminGrain>(AdminGrain.Key);
         await admin.NoteParticipantsAsync(taskId, [.. manifest.Updates.Select(static u => u.PeerId)]).ConfigureAwait(false);
         if (task.CurrentModelRound < round)
