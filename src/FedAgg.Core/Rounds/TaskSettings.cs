@@ -163,7 +163,7 @@ public sealed record TaskSettings
     public const string CurrentAggregationArithmetic = "fedagg-aggregation-v2";
 
     /// <summary>The protocol version these settings describe (docs/PROTOCOL.md).</summary>
-    public const string CurrentProtocolVersion = "1.3";
+    public const string CurrentProtocolVersion = "1.4";
 
     /// <summary>The most participants a round may have.</summary>
     public const int MaxParticipantsLimit = 1_000_000;
@@ -246,7 +246,7 @@ public sealed record TaskSettings
         Require(Enum.IsDefined(Admission), "admission", $"must be open, allowlist or registered, got {(int)Admission}");
         Require(AggregationArithmetic == CurrentAggregationArithmetic, "aggregationArithmetic",
             $"must be '{CurrentAggregationArithmetic}' (the arithmetic this build implements), got '{AggregationArithmetic}'");
-        Require(ProtocolVersion is { Length: > 0 and <= 16 }, "protocolVersion", "must be a version such as '1.3'");
+        Require(ProtocolVersion is { Length: > 0 and <= 16 }, "protocolVersion", "must be a version such as '1.4'");
     }
 
     /// <summary>The settings as JSON (members in a fixed order, no whitespace; not necessarily canonical).</summary>

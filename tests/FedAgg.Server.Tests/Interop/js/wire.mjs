@@ -1,4 +1,4 @@
-// FedAgg wire formats in plain JavaScript, written from docs/PROTOCOL.md (version 1.3) alone, so the js participant is
+// FedAgg wire formats in plain JavaScript, written from docs/PROTOCOL.md (version 1.4) alone, so the js participant is
 // an implementation independent of the C# one: unsigned varints, a tiny protobuf encoder and a strict decoder, the
 // signed update preimage, the receipt and address-binding signed bytes, the libp2p PublicKey protobuf, and framed reads
 // over a js-libp2p stream. Every length is bounded before anything is buffered; decoders throw WireError on garbage.

@@ -1,0 +1,338 @@
+using System.Globalization;
+using FedAgg.Libp2p;
+using FedAgg.LoadTests.Hosting;
+using FedAgg.LoadTests.Reports;
+using FedAgg.LoadTests.Runner;
+using FedAgg.LoadTests.Scenarios;
+
+namespace FedAgg.LoadTests;
+
+/// <summary>What one <c>fedagg-load</c> run produced.</summary>
+/// <param name="ExitCode">0: ran and every check passed; 1: a check failed or a step failed unexpectedly; 2: bad arguments or no server.</param>
+/// <param name="ReportDirectory">The report folder (null when nothing ran).</param>
+/// <param name="Report">The report (null when nothing ran).</param>
+public sealed record LoadOutcome(int ExitCode, string? ReportDirectory, LoadReport? Report);
+
+/// <summary>
+/// <c>fedagg-load</c>: parses the command line, starts a dev server as a child process (or uses <c>--target</c>), runs the
+/// scenario, samples the runner's and the server's CPU, memory, threads and handles every second, and writes the report
+/// under <c>&lt;report-dir&gt;/&lt;UTC timestamp&gt;-&lt;scenario&gt;/</c>.
+/// </summary>
+public static class LoadProgram
+{
+    /// <summary>Runs <paramref name="args"/>.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Live lines and the summary.</param>
+    /// <param name="errors">Errors.</param>
+    /// <param name="cancellationToken">Stops the run early (a report is still written).</param>
+    /// <returns>The outcome.</returns>
+    public static async Task<LoadOutcome> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter errors, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(errors);
+        LoadCommandLine line;
+        try
+        {
+            line = LoadCommandLine.Parse(args);
+        }
+        catch (FormatException e)
+        {
+            await errors.WriteLineAsync($"fedagg-load: {e.Message}\n{LoadCommandLine.Usage}").ConfigureAwait(false);
+            return new LoadOutcome(2, null, null);
+        }
+
+        var loadBefore = ProcessSampler.LoadAverage();
+        DevServer? server = null;
+        try
+        {
+            if (line.Dev)
+            {
+                await output.WriteLineAsync($"starting fedagg server --dev ({line.SizeBytes / 4} elements, chain {(line.Chain ? "auto" : "none")})...").ConfigureAwait(false);
+                server = await DevServer.StartAsync(new DevServerOptions
+                {
+                    Elements = checked((int)(line.SizeBytes / 4)),
+                    Rule = line.Rule,
+                    Chain = line.Chain,
+                    DataDirectory = line.ServerData,
+                }, cancellationToken).ConfigureAwait(false);
+                await output.WriteLineAsync($"server {server.Address} (pid {server.Pid})").ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException)
+        {
+            await errors.WriteLineAsync($"fedagg-load: {e.Message}").ConfigureAwait(false);
+            return new LoadOutcome(2, null, null);
+        }
+
+        try
+        {
+            var address = server?.Address ?? line.Target!;
+            var coordinatorKey = server?.CoordinatorKeyFile ?? line.CoordinatorKey;
+            var sampler = new ProcessSampler();
+            sampler.Track("runner", Environment.ProcessId);
+            if (server is not null)
+            {
+                sampler.Track("server", server.Pid);
+            }
+
+            var runner = new ScenarioRunner(new ScenarioRunnerOptions
+            {
+                Live = line.Quiet ? null : output,
+                Errors = errors,
+                OnInterval = sampler.Sample,
+            });
+            sampler.Sample(TimeSpan.Zero);
+            var report = line.Scenario switch
+            {
+                "submit" => await SubmitAsync(line, runner, address, coordinatorKey, cancellationToken).ConfigureAwait(false),
+                "model-download" => await ModelDownloadAsync(line, runner, address, cancellationToken).ConfigureAwait(false),
+                "handshake-storm" => await HandshakeStormAsync(line, runner, address, cancellationToken).ConfigureAwait(false),
+                "hostile-mix" => await HostileMixAsync(line, runner, address, coordinatorKey, server, cancellationToken).ConfigureAwait(false),
+                _ => await RoundsAsync(line, runner, address, coordinatorKey, sampler, cancellationToken).ConfigureAwait(false),
+            };
+
+            report.Samples = sampler.Samples;
+            report.Settings.Insert(0, new("command", "fedagg-load " + string.Join(' ', line.Arguments)));
+            report.Settings.Add(new("server", server is null ? $"{address} (given)" : $"{address} (child pid {server.Pid}, --dev, chain {(line.Chain ? "auto" : "none")}, rule {line.Rule})"));
+            report.Settings.Add(new("machine", $"{Environment.ProcessorCount} cores, load average before {loadBefore ?? "n/a"}, after {ProcessSampler.LoadAverage() ?? "n/a"}"));
+            report.Settings.Add(new("started", report.Result.StartedAt.ToString("O", CultureInfo.InvariantCulture)));
+            if (server is not null)
+            {
+                report.Checks.Add(new ReportCheck("server still running, listener never restarted", !server.HasExited && server.ListeningLines == 1,
+                    $"exited: {server.HasExited}, LISTENING lines: {server.ListeningLines}, stderr log lines: {server.ErrorLineCount}"));
+                report.Notes.Add("The server logs every submission at Information to stderr (drained by the runner); that cost is part of the server's CPU.");
+            }
+
+            var directory = Path.Combine(line.ReportDirectory ?? DefaultReportRoot(),
+                $"{report.Result.StartedAt.UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-{line.Scenario}");
+            await report.WriteAsync(directory, CancellationToken.None).ConfigureAwait(false);
+            var passed = report.Passed();
+            await output.WriteLineAsync().ConfigureAwait(false);
+            await output.WriteLineAsync(report.RenderMarkdown()).ConfigureAwait(false);
+            await output.WriteLineAsync($"report: {directory} ({(passed ? "all checks passed" : "CHECKS FAILED")})").ConfigureAwait(false);
+            if (!passed && server is not null)
+            {
+                await errors.WriteLineAsync("last server log lines:\n" + string.Join('\n', server.ErrorTail().TakeLast(20))).ConfigureAwait(false);
+            }
+
+            return new LoadOutcome(passed ? 0 : 1, directory, report);
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary><c>loadtests/reports</c> of the repository holding the working directory, else <c>./loadtests-reports</c>.</summary>
+    /// <returns>The folder.</returns>
+    public static string DefaultReportRoot()
+    {
+        for (var directory = new DirectoryInfo(Environment.CurrentDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "FedAgg.sln")))
+            {
+                return Path.Combine(directory.FullName, "loadtests", "reports");
+            }
+        }
+
+        return Path.Combine(Environment.CurrentDirectory, "loadtests-reports");
+    }
+
+    private static Scenario Build(LoadCommandLine line, string name, Step[] steps, LoadSimulation? load = null, bool warmUp = true, long? maxIterations = null) =>
+        new(name, steps)
+        {
+            LoadSimulations = [load ?? line.Load],
+            WarmUp = warmUp ? line.WarmUp : TimeSpan.Zero,
+            MaxInFlight = line.MaxInFlight,
+            GracePeriod = line.Grace,
+            MaxIterations = maxIterations,
+        };
+
+    private static async Task<LoadReport> SubmitAsync(LoadCommandLine line, ScenarioRunner runner, Multiaddress address, string? coordinatorKey, CancellationToken cancellationToken)
+    {
+        var workload = new SubmitWorkload(address, line.Peers, coordinatorKey);
+        await using (workload.ConfigureAwait(false))
+        {
+            await workload.InitAsync(cancellationToken).ConfigureAwait(false);
+            var result = await runner.RunAsync([Build(line, "submit", workload.Steps(), maxIterations: workload.RollsRounds ? null : line.Peers)], cancellationToken).ConfigureAwait(false);
+            var check = await workload.FinishAsync(cancellationToken).ConfigureAwait(false);
+            var report = new LoadReport("fedagg-load submit", result);
+            AddWorkloadSettings(report, line, workload);
+            AddManifestCheck(report, check, workload);
+            var submit = result.Scenario("submit").Step("submit");
+            AddTargets(report,
+                ("ingest ≥ 300 MB/s (100 peers, 1 MiB)", $"{submit.SentMegabytesPerSecond:0.0} MB/s, {submit.OkPerSecond:0.0} updates/s", submit.SentMegabytesPerSecond >= 300),
+                ("submit p99 ≤ 250 ms at 50 updates/s", $"p99 {submit.PercentileMs(99):0.0} ms at {line.LoadText}", submit.PercentileMs(99) <= 250),
+                ("no receipted update missing", $"{check.Found}/{check.Receipted}", check.Passed));
+            return report;
+        }
+    }
+
+    private static async Task<LoadReport> ModelDownloadAsync(LoadCommandLine line, ScenarioRunner runner, Multiaddress address, CancellationToken cancellationToken)
+    {
+        var workload = new ModelDownloadWorkload(address, line.Peers);
+        await using (workload.ConfigureAwait(false))
+        {
+            await workload.InitAsync(cancellationToken).ConfigureAwait(false);
+            var result = await runner.RunAsync([Build(line, "model-download", workload.Steps())], cancellationToken).ConfigureAwait(false);
+            var report = new LoadReport("fedagg-load model-download", result);
+            report.Settings.Add(new("peers", line.Peers.ToString(CultureInfo.InvariantCulture)));
+            report.Settings.Add(new("load", result.Scenarios[0].Load));
+            return report;
+        }
+    }
+
+    private static async Task<LoadReport> HandshakeStormAsync(LoadCommandLine line, ScenarioRunner runner, Multiaddress address, CancellationToken cancellationToken)
+    {
+        var workload = new HandshakeStormWorkload(address);
+        var result = await runner.RunAsync([Build(line, "handshake-storm", workload.Steps())], cancellationToken).ConfigureAwait(false);
+        var report = new LoadReport("fedagg-load handshake-storm", result);
+        report.Settings.Add(new("load", result.Scenarios[0].Load));
+        var close = result.Scenario("handshake-storm").Step("close");
+        var failed = result.Scenarios[0].Steps.Sum(static s => s.Failed);
+        AddTargets(report, ("≥ 500 handshakes/s with no errors", $"{close.OkPerSecond:0.0}/s completed, {failed} failed", close.OkPerSecond >= 500 && failed == 0));
+        return report;
+    }
+
+    private static async Task<LoadReport> HostileMixAsync(
+        LoadCommandLine line, ScenarioRunner runner, Multiaddress address, string? coordinatorKey, DevServer? server, CancellationToken cancellationToken)
+    {
+        var workload = new SubmitWorkload(address, line.Peers, coordinatorKey);
+        await using (workload.ConfigureAwait(false))
+        {
+            await workload.InitAsync(cancellationToken).ConfigureAwait(false);
+            var maxIterations = workload.RollsRounds ? (long?)null : line.Peers / 2;
+            var clean = await runner.RunAsync([Build(line, "submit-clean", workload.Steps(), maxIterations: maxIterations)], cancellationToken).ConfigureAwait(false);
+            var hostile = new HostileWorkload(address, workload);
+            var scenarios = new List<Scenario> { Build(line, "submit-hostile", workload.Steps(), warmUp: false, maxIterations: maxIterations) };
+            scenarios.AddRange(hostile.Scenarios().Select(h => Build(line, h.Name, h.Steps, LoadSimulation.KeepConstant(line.Hostile, line.Duration), warmUp: false)));
+            var mixed = await runner.RunAsync(scenarios, cancellationToken).ConfigureAwait(false);
+            var check = await workload.FinishAsync(cancellationToken).ConfigureAwait(false);
+
+            // A model fetch after the storm shows the server still serves.
+            var alive = false;
+            if (workload.Clients.Count > 0)
+            {
+                var model = await workload.Clients[0].FetchModelAsync("demo", cancellationToken: cancellationToken).ConfigureAwait(false);
+                alive = model.Response.Status == Core.Protocol.ModelStatus.Ok;
+            }
+
+            var result = new RunResult(clean.StartedAt, clean.Elapsed + mixed.Elapsed, [.. clean.Scenarios, .. mixed.Scenarios]);
+            var report = new LoadReport("fedagg-load hostile-mix", result);
+            AddWorkloadSettings(report, line, workload);
+            report.Settings.Add(new("hostile copies per kind", line.Hostile.ToString(CultureInfo.InvariantCulture)));
+            AddManifestCheck(report, check, workload);
+            report.Checks.Add(new ReportCheck("server serves the model after the hostile phase", alive, alive ? "model fetched" : "fetch failed"));
+            var cleanSubmit = clean.Scenario("submit-clean").Step("submit");
+            var hostileSubmit = mixed.Scenario("submit-hostile").Step("submit");
+            var ratio = cleanSubmit.PercentileMs(99) > 0 ? hostileSubmit.PercentileMs(99) / cleanSubmit.PercentileMs(99) : double.NaN;
+            report.Tables.Add(new ReportTable("Honest submit latency, clean vs under hostile traffic", ["phase", "ok", "failed", "ok/s", "p50 ms", "p99 ms", "max ms"],
+            [
+                .. new[] { ("clean", cleanSubmit), ("hostile", hostileSubmit) }.Select(static p => (IReadOnlyList<string>)
+                [
+                    p.Item1, LoadReport.Int(p.Item2.Ok), LoadReport.Int(p.Item2.Failed), LoadReport.Num(p.Item2.OkPerSecond, "0.0"),
+                    LoadReport.Num(p.Item2.PercentileMs(50)), LoadReport.Num(p.Item2.PercentileMs(99)), LoadReport.Num(p.Item2.Latency.Max / 1000.0),
+                ]),
+            ]));
+            AddTargets(report,
+                ("honest p99 within 2× of the clean run", $"{hostileSubmit.PercentileMs(99):0.0} ms vs {cleanSubmit.PercentileMs(99):0.0} ms (×{ratio:0.00})", ratio <= 2),
+                ("server never crashes or restarts", server is null ? "not observed (--target)" : $"exited {server.HasExited}, LISTENING lines {server.ListeningLines}",
+                    server is null || (!server.HasExited && server.ListeningLines == 1)));
+            return report;
+        }
+    }
+
+    private static async Task<LoadReport> RoundsAsync(
+        LoadCommandLine line, ScenarioRunner runner, Multiaddress address, string? coordinatorKey, ProcessSampler sampler, CancellationToken cancellationToken)
+    {
+        if (coordinatorKey is null)
+        {
+            throw new InvalidOperationException("the rounds scenario closes rounds: use --dev or --coordinator-key");
+        }
+
+        var workload = new SubmitWorkload(address, line.Peers, coordinatorKey);
+        await using (workload.ConfigureAwait(false))
+        {
+            await workload.InitAsync(cancellationToken).ConfigureAwait(false);
+            var result = await runner.RunAsync([Build(line, "rounds", workload.Steps(), maxIterations: (long)line.Rounds * line.Peers)], cancellationToken).ConfigureAwait(false);
+            var check = await workload.FinishAsync(cancellationToken).ConfigureAwait(false);
+            var report = new LoadReport("fedagg-load rounds", result);
+            AddWorkloadSettings(report, line, workload);
+            AddManifestCheck(report, check, workload);
+            var rounds = workload.Rounds;
+            var anchored = rounds.Count(static r => r.Anchored);
+            if (line.Chain)
+            {
+                report.Checks.Add(new ReportCheck("every round anchored", anchored == rounds.Count, $"{anchored}/{rounds.Count} manifests name an anchor transaction"));
+            }
+
+            var server = sampler.Of("server");
+            var (rssGrowth, threadGrowth, handleGrowth) = Growth(server);
+            report.Tables.Add(new ReportTable("Server resources, second quarter of the run vs last quarter", ["measure", "change"],
+            [
+                ["resident memory (median)", double.IsNaN(rssGrowth) ? "n/a" : $"{rssGrowth * 100:+0.0;-0.0} %"],
+                ["threads (max)", LoadReport.Num(threadGrowth, "+0;-0")],
+                ["open handles (max)", LoadReport.Num(handleGrowth, "+0;-0")],
+            ]));
+            var flat = !double.IsNaN(rssGrowth) && rssGrowth <= 0.10 && threadGrowth <= 4 && handleGrowth <= 16;
+            AddTargets(report,
+                ($"{line.Rounds} rounds published", $"{rounds.Count}", rounds.Count >= line.Rounds),
+                ("flat memory, threads, handles", $"RSS {rssGrowth * 100:+0.0;-0.0} %, threads {threadGrowth:+0;-0}, handles {handleGrowth:+0;-0} (limits +10 %, +4, +16)", flat));
+            return report;
+        }
+    }
+
+    /// <summary>Relative change of median RSS, and absolute change of max threads and handles, from the run's second quarter to its last.</summary>
+    internal static (double Rss, double Threads, double Handles) Growth(IReadOnlyList<ResourceSample> samples)
+    {
+        if (samples.Count < 8)
+        {
+            return (double.NaN, 0, 0);
+        }
+
+        var quarter = samples.Count / 4;
+        var second = samples.Skip(quarter).Take(quarter).ToList();
+        var last = samples.Skip(samples.Count - quarter).ToList();
+        static double Median(IEnumerable<long> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted[sorted.Length / 2];
+        }
+
+        var before = Median(second.Select(static s => s.RssBytes));
+        return (before > 0 ? (Median(last.Select(static s => s.RssBytes)) / before) - 1 : double.NaN,
+            last.Max(static s => s.Threads) - second.Max(static s => s.Threads),
+            last.Max(static s => s.Handles) - second.Max(static s => s.Handles));
+    }
+
+    private static void AddWorkloadSettings(LoadReport report, LoadCommandLine line, SubmitWorkload workload)
+    {
+        report.Settings.Add(new("participants", line.Peers.ToString(CultureInfo.InvariantCulture)));
+        report.Settings.Add(new("update", $"{workload.Elements} float32 ({workload.PayloadBytes} bytes)"));
+        report.Settings.Add(new("load", $"{line.Load}, warm-up {line.WarmUp.TotalSeconds:0.#} s"));
+        report.Settings.Add(new("rounds", workload.RollsRounds ? "closed by the coordinator when every participant has submitted" : "not closed (no coordinator key)"));
+        var rounds = workload.Rounds;
+        if (rounds.Count > 0)
+        {
+            report.Tables.Add(new ReportTable("Rounds published during the run", ["round", "updates", "close ms", "publish ms", "next round ms", "anchored"],
+                [.. rounds.OrderBy(static r => r.Round).Select(static r => (IReadOnlyList<string>)
+                [
+                    r.Round.ToString(CultureInfo.InvariantCulture), LoadReport.Int(r.Updates), LoadReport.Num(r.CloseMs, "0.0"), LoadReport.Num(r.PublishMs, "0.0"),
+                    LoadReport.Num(r.NextRoundMs, "0.0"), r.Anchored ? "yes" : "no",
+                ])]));
+        }
+
+        report.Notes.Add("acquire waits for a participant that has not submitted in the open round (the server takes one update per peer per round), so its latency includes the waits for a round to be published; submit is the signed upload and its receipt.");
+    }
+
+    private static void AddManifestCheck(LoadReport report, ManifestCheck check, SubmitWorkload workload) =>
+        report.Checks.Add(new ReportCheck("every receipted update is in its round's manifest", check.Passed,
+            $"{check.Found}/{check.Receipted} found over {check.Rounds} rounds; unchecked {check.Unchecked}{(check.Missing.Count > 0 ? "; missing " + string.Join(", ", check.Missing) : "")}{(workload.RollsRounds ? "" : " (no coordinator: rounds not closed)")}"));
+
+    private static void AddTargets(LoadReport report, params (string Target, string Measured, bool Met)[] targets) =>
+        report.Tables.Add(new ReportTable("Targets (issue 8)", ["target", "measured", "met"],
+            [.. targets.Select(static t => (IReadOnlyList<string>)[t.Target, t.Measured, t.Met ? "yes" : "no"])]));
+}
