@@ -2,20 +2,23 @@ using System.CommandLine;
 using System.Text.Json;
 using FedAgg.Chain;
 using FedAgg.Chain.Rpc;
+using FedAgg.Client;
+using FedAgg.Core.Identity;
 using FedAgg.Verification;
 
 namespace FedAgg.Cli;
 
 /// <summary>
-/// <c>fedagg verify --data DIR --task ID --round R [--rpc URL --ledger ADDRESS] [--json]</c>: checks a round end to end
-/// from a data directory (docs/PROTOCOL.md, "Verifying a round"). Prints one line per check
+/// <c>fedagg verify (--data DIR | --server MULTIADDR) --task ID --round R [--rpc URL --ledger ADDRESS] [--json]</c>: checks a
+/// round end to end from a data directory or from what a server serves (docs/PROTOCOL.md, "Verifying a round"). Prints one line per check
 /// (<c>PASS|FAIL|SKIP name: detail</c>) and a verdict; exit 0 when every check passes, 1 when one does not, 2 for bad input.
 /// </summary>
 internal static class VerifyCommand
 {
     public static Command Create()
     {
-        var data = new Option<DirectoryInfo>("--data") { Description = "The server's data directory (payloads, models, optimizer state, manifests)", Required = true };
+        var data = new Option<DirectoryInfo?>("--data") { Description = "The server's data directory (payloads, models, optimizer state, manifests)" };
+        var server = new Option<string?>("--server") { Description = "Fetch the round from a running server instead (its multiaddress with /p2p/<peer id>); with --data too, the server.addr in DIR", HelpName = "multiaddr" };
         var task = new Option<string>("--task") { Description = "The task ID", Required = true };
         var round = new Option<ulong>("--round") { Description = "The round, from 1", Required = true };
         var rpc = new Option<string?>("--rpc") { Description = "An EVM JSON-RPC endpoint (http or https) to check the anchoring on" };
@@ -23,28 +26,37 @@ internal static class VerifyCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text lines" };
         var command = new Command("verify", "Verify a round end to end: signatures, receipts, aggregation, credits, anchor")
         {
-            data, task, round, rpc, ledger, json,
+            data, server, task, round, rpc, ledger, json,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
             var taskId = parse.GetValue(task)!;
             var roundNumber = parse.GetValue(round);
-            var directory = parse.GetValue(data)!.FullName;
+            var directory = parse.GetValue(data)?.FullName;
+            var serverAddress = parse.GetValue(server);
             if (roundNumber == 0)
             {
                 return Usage("--round must be at least 1 (rounds count from 1)");
             }
 
-            if (!Directory.Exists(directory))
+            if (directory is null && serverAddress is null)
+            {
+                return Usage("give --data DIR (a server's data directory) or --server MULTIADDR");
+            }
+
+            if (directory is not null && !Directory.Exists(directory))
             {
                 return Usage($"the data directory {directory} does not exist");
             }
 
-            var manifestPath = RoundDataLayout.ManifestPath(directory, taskId, roundNumber);
-            if (!File.Exists(manifestPath))
+            if (serverAddress is null && directory is not null)
             {
-                return Usage($"{directory} holds no manifest for task '{taskId}' round {roundNumber} (expected {manifestPath})");
+                var manifestPath = RoundDataLayout.ManifestPath(directory, taskId, roundNumber);
+                if (!File.Exists(manifestPath))
+                {
+                    return Usage($"{directory} holds no manifest for task '{taskId}' round {roundNumber} (expected {manifestPath})");
+                }
             }
 
             var rpcUrl = parse.GetValue(rpc);
@@ -73,10 +85,34 @@ internal static class VerifyCommand
 
             using (client)
             {
-                var checks = await new RoundVerifier().VerifyAsync(
-                    new DataDirectoryRoundArtifacts(directory, taskId, roundNumber),
-                    client is null ? null : new RoundChain(client, ledgerAddress),
-                    cancellationToken).ConfigureAwait(false);
+                IReadOnlyList<VerificationCheck> checks;
+                if (serverAddress is null)
+                {
+                    checks = await new RoundVerifier().VerifyAsync(
+                        new DataDirectoryRoundArtifacts(directory!, taskId, roundNumber), client is null ? null : new RoundChain(client, ledgerAddress), cancellationToken)
+                        .ConfigureAwait(false);
+                }
+                else
+                {
+                    try
+                    {
+                        var (address, _) = AdminCommand.ResolveServer(directory is null ? null : new DirectoryInfo(directory), serverAddress.Length == 0 ? null : serverAddress, null, needKey: false);
+                        using var key = Ed25519PrivateKey.Generate(); // a throwaway identity: verifying needs no standing with the server
+                        await using var connection = await FedAggClient.ConnectAsync(address, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+                        using var artifacts = await ServerRoundArtifacts.FetchAsync(connection, taskId, roundNumber, cancellationToken).ConfigureAwait(false);
+                        checks = await new RoundVerifier().VerifyAsync(artifacts, client is null ? null : new RoundChain(client, ledgerAddress), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is ArgumentException or FileNotFoundException)
+                    {
+                        return Usage(e.Message);
+                    }
+                    catch (Exception e) when (e is Libp2p.Libp2pException or FedAggProtocolException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                    {
+                        Console.Error.WriteLine($"fedagg verify: error: the server could not be reached or answered badly: {OneLine(e.Message)}");
+                        return 1;
+                    }
+                }
+
                 var verified = checks.All(static c => c.Passed);
                 if (parse.GetValue(json))
                 {

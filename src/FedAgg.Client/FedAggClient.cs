@@ -264,6 +264,51 @@ public sealed class FedAggClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Fetches an artifact of a published round (an update's payload, an optimizer state).</summary>
+    /// <param name="taskId">The task.</param>
+    /// <param name="round">The published round.</param>
+    /// <param name="kind">What.</param>
+    /// <param name="id">The update id or state hash.</param>
+    /// <param name="maxBytes">The largest artifact accepted.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The response and, with status 0, the bytes.</returns>
+    /// <exception cref="FedAggProtocolException">The answer is malformed, too large or truncated.</exception>
+    public async Task<(ArtifactResponse Response, byte[] Bytes)> FetchArtifactAsync(
+        string taskId, ulong round, ArtifactKind kind, ReadOnlyMemory<byte> id, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        using var timeout = Timeout(_options, cancellationToken);
+        var stream = await _connection.OpenStreamAsync("/fedagg/artifact/1.0.0", timeout.Token).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.WriteMessageAsync(new ArtifactRequest(taskId, round, kind, id).Encode(), timeout.Token).ConfigureAwait(false);
+            await stream.CompleteWritesAsync().ConfigureAwait(false);
+            stream.MaxMessageBytes = ArtifactResponse.MaxEncodedLength;
+            var raw = await stream.ReadMessageAsync(timeout.Token).ConfigureAwait(false) ?? throw new FedAggProtocolException("The server closed the artifact stream without a response.");
+            if (!ArtifactResponse.TryDecode(raw.Span, out var response, out var error))
+            {
+                throw new FedAggProtocolException($"The server's ArtifactResponse is malformed: {error}");
+            }
+
+            if (response.Status != ServiceStatus.Ok)
+            {
+                return (response, []);
+            }
+
+            if (response.Length > (ulong)Math.Min(maxBytes, Array.MaxLength))
+            {
+                throw new FedAggProtocolException($"The server announced a {response.Length}-byte artifact, over the limit of {maxBytes}.");
+            }
+
+            var bytes = new byte[response.Length];
+            if (await ReadExactlyAsync(stream, bytes, timeout.Token).ConfigureAwait(false) != bytes.Length)
+            {
+                throw new FedAggProtocolException("The artifact stream ended early.");
+            }
+
+            return (response, bytes);
+        }
+    }
+
     /// <summary>Binds <paramref name="address"/> for this peer's credits on the server's chain and ledger.</summary>
     /// <param name="chainId">The server's chain id.</param>
     /// <param name="ledger">The server's ledger (20 bytes).</param>

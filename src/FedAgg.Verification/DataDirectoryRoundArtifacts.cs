@@ -53,7 +53,11 @@ public sealed class DataDirectoryRoundArtifacts(string dataDirectory, string tas
     public Task<TensorData?> ReadOptimizerStateAsync(Bytes32 stateHash, CancellationToken cancellationToken) =>
         Task.FromResult(ReadSafetensors(RoundDataLayout.OptimizerStatePath(DataDirectory, stateHash)));
 
-    private static TensorData? ReadSafetensors(string path)
+    /// <summary>Reads an F32 safetensors file as stored by a model store (tensors in data order); null when it does not exist.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The tensors, or null.</returns>
+    /// <exception cref="FormatException">The file is not a valid F32 safetensors file.</exception>
+    internal static TensorData? ReadSafetensors(string path)
     {
         if (!File.Exists(path))
         {

@@ -38,6 +38,94 @@ public enum ServiceStatus : uint
 
     /// <summary>No such admin command.</summary>
     UnknownCommand = 21,
+
+    /// <summary>The artifact is not available (not in a published round, or not stored).</summary>
+    NotFound = 22,
+}
+
+/// <summary>What an <see cref="ArtifactRequest"/> asks for.</summary>
+public enum ArtifactKind : uint
+{
+    /// <summary>An update's payload, as received (id = updateId).</summary>
+    UpdatePayload = 1,
+
+    /// <summary>An outer optimizer state, the safetensors file as stored (id = optimizerStateHash).</summary>
+    OptimizerState = 2,
+}
+
+/// <summary>
+/// <c>ArtifactRequest { string taskId = 1; uint64 round = 2; uint32 kind = 3; bytes id = 4 }</c> of
+/// <c>/fedagg/artifact/1.0.0</c>: the bytes a verifier needs besides the manifest and the models.
+/// </summary>
+/// <param name="TaskId">The task.</param>
+/// <param name="Round">The published round the artifact belongs to.</param>
+/// <param name="Kind">What is asked for.</param>
+/// <param name="Id">The update id or state hash (32 bytes).</param>
+public sealed record ArtifactRequest(string TaskId, ulong Round, ArtifactKind Kind, ReadOnlyMemory<byte> Id)
+{
+    /// <summary>The most bytes a request may have.</summary>
+    public const int MaxEncodedLength = 256;
+
+    private static readonly ProtoField[] Schema =
+        [ProtoField.Bytes(1, "taskId", UpdatePreimage.MaxTaskIdBytes), ProtoField.Varint(2, "round"), ProtoField.Varint(3, "kind"), ProtoField.Bytes(4, "id", 32)];
+
+    /// <summary>The protobuf encoding.</summary>
+    public byte[] Encode() => new ProtoBuilder().String(1, TaskId).Varint(2, Round).Varint(3, (uint)Kind).Bytes(4, Id.Span).ToArray();
+
+    /// <summary>Decodes a request; never throws.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out ArtifactRequest? request, [NotNullWhen(false)] out string? error)
+    {
+        request = null;
+        if (!ProtoFields.TryDecode(bytes, "ArtifactRequest", Schema, out var fields, out error))
+        {
+            return false;
+        }
+
+        if (!fields.TryString(1, out var taskId) || taskId.Length == 0 || fields.Bytes(4).Length != 32
+            || fields.Varint(3) is not ((ulong)ArtifactKind.UpdatePayload or (ulong)ArtifactKind.OptimizerState))
+        {
+            error = "taskId, a known kind (1 or 2) and a 32-byte id are required";
+            return false;
+        }
+
+        request = new ArtifactRequest(taskId, fields.Varint(2), (ArtifactKind)fields.Varint(3), fields.Bytes(4));
+        return true;
+    }
+}
+
+/// <summary><c>ArtifactResponse { uint32 status = 1; string reason = 2; uint64 length = 3 }</c>, then (status 0) <c>length</c> raw bytes.</summary>
+/// <param name="Status">The status.</param>
+/// <param name="Reason">Why, when not ok.</param>
+/// <param name="Length">The artifact's length.</param>
+public sealed record ArtifactResponse(ServiceStatus Status, string Reason, ulong Length)
+{
+    /// <summary>The most bytes a response header may have.</summary>
+    public const int MaxEncodedLength = 32 + SubmitReceipt.MaxReasonBytes;
+
+    private static readonly ProtoField[] Schema =
+        [ProtoField.Varint(1, "status"), ProtoField.Bytes(2, "reason", SubmitReceipt.MaxReasonBytes), ProtoField.Varint(3, "length")];
+
+    /// <summary>The protobuf encoding.</summary>
+    public byte[] Encode() => new ProtoBuilder().Varint(1, (uint)Status).String(2, Reason).Varint(3, Length).ToArray();
+
+    /// <summary>Decodes a response; never throws.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out ArtifactResponse? response, [NotNullWhen(false)] out string? error)
+    {
+        response = null;
+        if (!ProtoFields.TryDecode(bytes, "ArtifactResponse", Schema, out var fields, out error))
+        {
+            return false;
+        }
+
+        if (!fields.TryString(2, out var reason) || fields.Varint(1) > uint.MaxValue)
+        {
+            error = "the ArtifactResponse has an invalid reason or status";
+            return false;
+        }
+
+        response = new ArtifactResponse((ServiceStatus)fields.Varint(1), reason, fields.Varint(3));
+        return true;
+    }
 }
 
 /// <summary><c>RoundRequest { string taskId = 1; uint64 round = 2 /* 0 = the latest published */ }</c> of <c>/fedagg/round/1.0.0</c>.</summary>

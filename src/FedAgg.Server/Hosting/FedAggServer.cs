@@ -137,6 +137,7 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
             _host.RegisterProtocol(ModelProtocol.ProtocolId, model.HandleAsync);
             _host.RegisterProtocol(RoundProtocol.ProtocolId, new RoundProtocol(Grains, _options, _loggerFactory.CreateLogger<RoundProtocol>()).HandleAsync);
             _host.RegisterProtocol(BindProtocol.ProtocolId, new BindProtocol(Grains, _options, _loggerFactory.CreateLogger<BindProtocol>()).HandleAsync);
+            _host.RegisterProtocol(ArtifactProtocol.ProtocolId, new ArtifactProtocol(Grains, _stores, _options).HandleAsync);
             _host.RegisterProtocol(AdminProtocol.ProtocolId,
                 new AdminProtocol(new AdminCommands(this, _options), _options, _loggerFactory.CreateLogger<AdminProtocol>()).HandleAsync);
             await _host.StartAsync(cancellationToken).ConfigureAwait(false);

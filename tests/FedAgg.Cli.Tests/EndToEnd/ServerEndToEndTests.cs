@@ -95,6 +95,12 @@ public sealed class ServerEndToEndTests
                 Assert.True(verify.ExitCode == 0, verify.Describe());
                 Assert.Contains($"VERIFIED task 'demo' round {round}", verify.StandardOutput, StringComparison.Ordinal);
 
+                // The same from the network alone: manifests, models, payloads and optimizer state fetched from the server.
+                var remote = await Task.Run(() => RunningCli.RunToExit(
+                    directory.Path, "verify", "--server", address, "--task", "demo", "--round", round.ToString(System.Globalization.CultureInfo.InvariantCulture), "--rpc", rpc, "--ledger", ledger));
+                Assert.True(remote.ExitCode == 0, remote.Describe());
+                Assert.Equal(verify.StandardOutput, remote.StandardOutput);
+
                 // The Byzantine updates are trimmed away on (almost) every coordinate, so they earn (almost) nothing.
                 var byzantineIds = byzantineKeys.Select(static k => k.PeerId.ToString()).ToHashSet();
                 var total = manifest.Updates.Aggregate(BigInteger.Zero, static (sum, u) => sum + u.Credit);
