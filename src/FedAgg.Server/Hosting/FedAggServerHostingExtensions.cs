@@ -4,6 +4,7 @@ using FedAgg.Grains.Storage;
 using FedAgg.Server.Chain;
 using FedAgg.Server.Grains;
 using FedAgg.Server.Rounds;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -17,8 +18,8 @@ public static class FedAggServerHostingExtensions
 {
     /// <summary>
     /// Adds the server: options (section <see cref="FedAggServerOptions.SectionName"/>, then <paramref name="configure"/>;
-    /// validated at start), the durable stores, the grain runtime with the task, round and participant grains on SQLite
-    /// (<see cref="FedAggServerOptions.GrainDatabasePath"/>, state and reminders), and <see cref="FedAggServer"/>. Hosted
+    /// validated at start), the durable stores, the grain runtime with the task, round, participant and admin grains on SQLite
+    /// (<see cref="FedAggServerOptions.GrainDatabasePath"/>, state and reminders) or PostgreSQL (<see cref="FedAggServerOptions.GrainStorage"/>), and <see cref="FedAggServer"/>. Hosted
     /// services start in that order and stop in reverse. Call it before any other <c>UseGrains</c>.
     /// </summary>
     /// <param name="builder">The host builder.</param>
@@ -49,19 +50,42 @@ public static class FedAggServerHostingExtensions
         services.AddSingleton<ServerStores>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerStores>());
 
+        // The storage provider is chosen now, from the same sources the options bind from (validation comes at start).
+        var chosen = new FedAggServerOptions();
+        builder.Configuration.GetSection(FedAggServerOptions.SectionName).Bind(chosen);
+        configure?.Invoke(chosen);
+        var postgres = chosen.GrainStorage == "postgresql";
         builder.UseGrains(grains =>
         {
             grains.AddGrain<ITaskGrain, TaskGrain>();
             grains.AddGrain<IRoundGrain, RoundGrain>();
             grains.AddGrain<IParticipantGrain, ParticipantGrain>();
             grains.AddGrain<IAdminGrain, AdminGrain>();
-            grains.AddSqliteStorage(PersistentStateAttribute.DefaultStorageName, static _ => { });
-            grains.UseSqliteReminders(static _ => { });
+            if (postgres)
+            {
+                grains.AddPostgresStorage(PersistentStateAttribute.DefaultStorageName, static _ => { });
+                grains.UsePostgresReminders(static _ => { });
+            }
+            else
+            {
+                grains.AddSqliteStorage(PersistentStateAttribute.DefaultStorageName, static _ => { });
+                grains.UseSqliteReminders(static _ => { });
+            }
         });
-        services.AddOptions<SqliteStorageOptions>(PersistentStateAttribute.DefaultStorageName)
-            .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.DataSource = server.Value.GrainDatabasePath);
-        services.AddOptions<SqliteStorageOptions>(GrainsBuilder.ReminderOptionsName)
-            .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.DataSource = server.Value.GrainDatabasePath);
+        if (postgres)
+        {
+            services.AddOptions<PostgresStorageOptions>(PersistentStateAttribute.DefaultStorageName)
+                .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.ConnectionString = server.Value.PostgresConnectionString ?? "");
+            services.AddOptions<PostgresStorageOptions>(GrainsBuilder.ReminderOptionsName)
+                .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.ConnectionString = server.Value.PostgresConnectionString ?? "");
+        }
+        else
+        {
+            services.AddOptions<SqliteStorageOptions>(PersistentStateAttribute.DefaultStorageName)
+                .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.DataSource = server.Value.GrainDatabasePath);
+            services.AddOptions<SqliteStorageOptions>(GrainsBuilder.ReminderOptionsName)
+                .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.DataSource = server.Value.GrainDatabasePath);
+        }
 
         services.AddSingleton<FedAggServer>();
         services.AddHostedService(sp => sp.GetRequiredService<FedAggServer>());

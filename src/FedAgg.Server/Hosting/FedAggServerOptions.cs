@@ -68,6 +68,15 @@ public sealed class FedAggServerOptions
     /// </summary>
     public IList<string> Coordinators { get; } = [];
 
+    /// <summary>
+    /// Where grain state and reminders live: <c>sqlite</c> (default: <see cref="GrainDatabase"/>, one embedded file) or
+    /// <c>postgresql</c> (<see cref="PostgresConnectionString"/>; several servers must not share one database).
+    /// </summary>
+    public string GrainStorage { get; set; } = "sqlite";
+
+    /// <summary>The Npgsql connection string with <see cref="GrainStorage"/> <c>postgresql</c>.</summary>
+    public string? PostgresConnectionString { get; set; }
+
     /// <summary>Whether the next round opens by itself once a round is published (default true).</summary>
     public bool AutoOpenNextRound { get; set; } = true;
 
@@ -105,6 +114,9 @@ public sealed class FedAggServerOptions
         Require(RateLimitWindow >= TimeSpan.FromSeconds(1) && RateLimitWindow <= TimeSpan.FromDays(1), nameof(RateLimitWindow),
             $"must be between 1 s and 1 day; it is {RateLimitWindow}");
         Require(Enum.IsDefined(DurabilityMode), nameof(DurabilityMode), $"must be {nameof(DurabilityMode.FsyncPerUpdate)} or {nameof(DurabilityMode.GroupCommit)}");
+        Require(GrainStorage is "sqlite" or "postgresql", nameof(GrainStorage), $"must be sqlite or postgresql; it is '{GrainStorage}'");
+        Require(GrainStorage != "postgresql" || !string.IsNullOrWhiteSpace(PostgresConnectionString), nameof(PostgresConnectionString),
+            "is required with GrainStorage postgresql (e.g. Host=127.0.0.1;Port=5432;Username=fedagg;Database=fedagg)");
         if (Chain.RpcUrl is { } rpc)
         {
             Require(Uri.TryCreate(rpc, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
