@@ -45,11 +45,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7054, Level = LogLevel.Warning, Message = "Round {Round} of task {TaskId} recorded update {UpdateId} of {PeerId} while {Phase}: it was receipted, so it stays in the round")]
     public static partial void LateUpdateRecorded(ILogger logger, string taskId, ulong round, string updateId, string peerId, RoundPhase phase);
 
-    [LoggerMessage(EventId = 7055, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId}: recorded {Count} receipted updates from the store's journal that the round did not have")]
+    [LoggerMessage(EventId = 7055, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId}: {Count} receipted updates read from the store's journal")]
     public static partial void RoundReconciled(ILogger logger, string taskId, ulong round, int count);
-
-    [LoggerMessage(EventId = 7056, Level = LogLevel.Information, Message = "Round {Round} of task {TaskId} closed; aggregation and anchoring are not implemented yet (default close handler)")]
-    public static partial void DefaultCloseHandler(ILogger logger, string taskId, ulong round);
 
     [LoggerMessage(EventId = 7057, Level = LogLevel.Information, Message = "Participant {Participant} banned from task {TaskId} (* = every task): {Reason}")]
     public static partial void ParticipantBanned(ILogger logger, FedAgg.Grains.Runtime.GrainId participant, string taskId, string reason);

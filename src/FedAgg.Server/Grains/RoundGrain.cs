@@ -11,9 +11,9 @@ namespace FedAgg.Server.Grains;
 
 /// <summary>
 /// The round grain (see <see cref="IRoundGrain"/>); its state is stored as <c>round</c> in storage <c>Default</c>, its
-/// deadline is the durable reminder <c>deadline</c>. On activation it records every update the update store's journal
-/// holds for the round that it does not have yet (a crash between "durable" and "recorded" loses nothing), and
-/// finishes a close that a restart interrupted.
+/// deadline is the durable reminder <c>deadline</c>. Its accepted updates are the update store's journal for the round,
+/// read at activation and kept in memory (the persisted state holds only the round's phase and bounds, so recording an
+/// update writes nothing); activation also finishes a close that a restart interrupted.
 /// </summary>
 [GrainType("round")]
 public sealed class RoundGrain(
@@ -50,25 +50,20 @@ public sealed class RoundGrain(
             throw new ArgumentException($"'{this.GetPrimaryKeyString()}' is not a round key (taskId/round).");
         }
 
-        foreach (var update in state.State.Updates)
-        {
-            _updateIds.Add(update.UpdateId);
-            _peers.Add(update.PeerId);
-        }
-
-        var added = 0;
+        // The update store's journal is the record of accepted updates (durable before any receipt); the grain keeps
+        // them in memory only, so an update costs no state write and a restart loses nothing.
+        var count = 0;
         foreach (var stored in stores.Updates.ReadRound(_taskId, _round))
         {
-            if (Add(FromJournal(stored.Entry)))
+            if (Add(FromJournal(stored.Entry), replay: true))
             {
-                added++;
+                count++;
             }
         }
 
-        if (added > 0)
+        if (count > 0)
         {
-            await state.WriteStateAsync(cancellationToken);
-            Log.RoundReconciled(logger, _taskId, _round, added);
+            Log.RoundReconciled(logger, _taskId, _round, count);
         }
 
         if (state.State.Phase == RoundPhase.Closing)
@@ -182,12 +177,7 @@ public sealed class RoundGrain(
             _pending.Remove(update.PeerId);
         }
 
-        var added = Add(update);
-        if (added)
-        {
-            await state.WriteStateAsync();
-        }
-
+        var added = Add(update, replay: false);
         var s = state.State;
         if (s.Phase == RoundPhase.Open && s.Updates.Count >= s.MaxParticipants)
         {
@@ -244,7 +234,7 @@ public sealed class RoundGrain(
         }
     }
 
-    private bool Add(AcceptedUpdate update)
+    private bool Add(AcceptedUpdate update, bool replay)
     {
         if (!_updateIds.Add(update.UpdateId))
         {
@@ -252,7 +242,7 @@ public sealed class RoundGrain(
         }
 
         var s = state.State;
-        if (s.Phase != RoundPhase.Open || _peers.Contains(update.PeerId))
+        if (!replay && (s.Phase != RoundPhase.Open || _peers.Contains(update.PeerId)))
         {
             Log.LateUpdateRecorded(logger, _taskId, _round, update.UpdateId, update.PeerId, s.Phase);
         }

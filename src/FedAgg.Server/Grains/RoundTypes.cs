@@ -80,7 +80,8 @@ public sealed class RoundState
     /// <summary>See <see cref="RoundStatus.MaxParticipants"/>.</summary>
     public int MaxParticipants { get; set; }
 
-    /// <summary>See <see cref="RoundStatus.Updates"/>.</summary>
+    /// <summary>See <see cref="RoundStatus.Updates"/>: in memory only, rebuilt from the update store's journal at activation.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public List<AcceptedUpdate> Updates { get; set; } = [];
 
     /// <summary>See <see cref="RoundStatus.CloseReason"/>.</summary>
