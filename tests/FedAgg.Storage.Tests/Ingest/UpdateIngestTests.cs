@@ -269,6 +269,31 @@ public sealed class UpdateIngestTests
     }
 
     [Fact]
+    public async Task Submit_GarbageFrame_Malformed()
+    {
+        await using var fixture = new IngestFixture();
+        using var participant = Ed25519PrivateKey.Generate();
+
+        var receipt = await fixture.Ingest.SubmitAsync(new byte[] { 0x0A, 0xFF, 0xFF }, participant.PeerId, new UnreadableStream());
+
+        Assert.Equal(SubmitStatus.Malformed, receipt.Status);
+    }
+
+    private sealed class RefusingGate(SubmitStatus status) : ISubmissionGate
+    {
+        public ValueTask<SubmissionCheck> AdmitAsync(DecodedSubmission submission, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new SubmissionCheck(status, "refused by the test gate"));
+    }
+}
+
+/// <summary>
+/// Allocation measurements read the process's allocated-bytes counter, which test classes running in parallel also move:
+/// these run alone.
+/// </summary>
+[Collection(AllocationMeasurementCollection.Name)]
+public sealed class UpdateIngestAllocationTests
+{
+    [Fact]
     public async Task Submit_LargePayload_StreamedNotBuffered()
     {
         const ulong elements = 12 << 20; // 48 MiB
@@ -297,21 +322,10 @@ public sealed class UpdateIngestTests
         Assert.Equal(SubmitStatus.Accepted, receipt.Status);
         Assert.True(allocated < 8 << 20, $"ingest of a 48 MiB payload allocated {allocated / 1048576.0:0.0} MiB; it must stream");
     }
+}
 
-    [Fact]
-    public async Task Submit_GarbageFrame_Malformed()
-    {
-        await using var fixture = new IngestFixture();
-        using var participant = Ed25519PrivateKey.Generate();
-
-        var receipt = await fixture.Ingest.SubmitAsync(new byte[] { 0x0A, 0xFF, 0xFF }, participant.PeerId, new UnreadableStream());
-
-        Assert.Equal(SubmitStatus.Malformed, receipt.Status);
-    }
-
-    private sealed class RefusingGate(SubmitStatus status) : ISubmissionGate
-    {
-        public ValueTask<SubmissionCheck> AdmitAsync(DecodedSubmission submission, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(new SubmissionCheck(status, "refused by the test gate"));
-    }
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AllocationMeasurementCollection
+{
+    public const string Name = "allocation measurements";
 }
