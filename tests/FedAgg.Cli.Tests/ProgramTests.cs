@@ -24,20 +24,18 @@ public sealed class ProgramTests
         var start = Array.IndexOf(lines, "Commands:");
         Assert.True(start >= 0, $"no \"Commands:\" section\n{run.Describe()}");
         var commands = lines[(start + 1)..].TakeWhile(line => line.Length > 0).Select(line => line.Trim()).ToArray();
-        Assert.True(commands.Length == 7, $"expected seven command lines, got {commands.Length}\n{run.Describe()}");
-        Assert.StartsWith("aggregate ", commands[0], StringComparison.Ordinal);
-        Assert.Contains("Aggregate .npy updates with a robust rule", commands[0], StringComparison.Ordinal);
-        Assert.StartsWith("chain ", commands[1], StringComparison.Ordinal);
-        Assert.Contains("FedAggLedger", commands[1], StringComparison.Ordinal);
-        Assert.StartsWith("demo ", commands[2], StringComparison.Ordinal);
-        Assert.Contains("Byzantine", commands[2], StringComparison.Ordinal);
-        Assert.StartsWith("keygen ", commands[3], StringComparison.Ordinal);
-        Assert.Contains("Ed25519 libp2p identity", commands[3], StringComparison.Ordinal);
-        Assert.StartsWith("peer ", commands[4], StringComparison.Ordinal);
-        Assert.Contains("libp2p", commands[4], StringComparison.Ordinal);
-        Assert.StartsWith("server ", commands[5], StringComparison.Ordinal);
-        Assert.Contains("FedAgg server", commands[5], StringComparison.Ordinal);
-        Assert.StartsWith("verify ", commands[6], StringComparison.Ordinal);
+        // One line per command, each with its own description (a word from it checked), in alphabetical order.
+        var expected = new (string Name, string Word)[]
+        {
+            ("admin", "Coordinator"), ("aggregate", "Aggregate .npy updates with a robust rule"), ("chain", "FedAggLedger"), ("demo", "Byzantine"),
+            ("keygen", "Ed25519 libp2p identity"), ("peer", "libp2p"), ("server", "FedAgg server"), ("verify", "Verify"),
+        };
+        Assert.True(commands.Length == expected.Length, $"expected {expected.Length} command lines, got {commands.Length}\n{run.Describe()}");
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.StartsWith(expected[i].Name + " ", commands[i], StringComparison.Ordinal);
+            Assert.Contains(expected[i].Word, commands[i], StringComparison.Ordinal);
+        }
     }
 
     [Fact]
