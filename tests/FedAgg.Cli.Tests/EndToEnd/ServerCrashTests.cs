@@ -6,7 +6,6 @@ using FedAgg.Cli.Tests.Support;
 using FedAgg.Client;
 using FedAgg.Core.Identity;
 using FedAgg.Core.Protocol;
-using FedAgg.Core.Rounds;
 using FedAgg.Core.Updates;
 using FedAgg.Libp2p;
 using FedAgg.Server.Rounds;
@@ -69,7 +68,7 @@ public sealed class ServerCrashTests
                 var model = await client.FetchModelAsync("demo");
                 var payload = new byte[Elements * 4];
                 RandomNumberGenerator.Fill(payload);
-                var request = SubmitRequest.Create(Preimage(model.Response, payload), key);
+                var request = SubmitRequest.Create(EndToEndSupport.Preimage(model.Response, payload), key);
                 var stream = await client.Connection.OpenStreamAsync("/fedagg/submit/1.0.0", CancellationToken.None);
                 await stream.WriteMessageAsync(request.Encode(), CancellationToken.None);
                 await stream.Output.WriteAsync(payload.AsMemory(0, 100));
@@ -105,7 +104,7 @@ public sealed class ServerCrashTests
             Assert.True(close.Status == ServiceStatus.Ok, close.Reason + restarted.Describe());
         }
 
-        var manifest = await WaitForPublishedAsync(coordinator, restarted);
+        var manifest = await EndToEndSupport.WaitForPublishedAsync(coordinator, 1, restarted);
         Assert.Equal(Participants, manifest.AcceptedCount);
         Assert.Equal(
             receipts.Select(static r => Convert.ToHexStringLower(r.UpdateId)).Order(StringComparer.Ordinal),
@@ -146,37 +145,6 @@ public sealed class ServerCrashTests
         catch (Libp2pException)
         {
             return null;
-        }
-    }
-
-    private static UpdatePreimage Preimage(ModelResponse model, byte[] payload) => new()
-    {
-        ChainId = model.ChainId,
-        Ledger = model.Ledger,
-        TaskId = "demo",
-        Round = model.OpenRound,
-        BaseModelHash = model.ModelHash,
-        Codec = PayloadCodec.Float32,
-        NumElements = (ulong)(payload.Length / 4),
-        PayloadSha256 = SHA256.HashData(payload),
-        NumSamples = 1,
-        Nonce = RandomNumberGenerator.GetBytes(16),
-        ExpiresUnixMs = (ulong)DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(),
-    };
-
-    private static async Task<RoundManifest> WaitForPublishedAsync(FedAggClient client, RunningCli server)
-    {
-        using var timeout = new CancellationTokenSource(Wait);
-        while (true)
-        {
-            var download = await client.FetchRoundAsync("demo", 1, CancellationToken.None);
-            if (download.Response.Status == ServiceStatus.Ok)
-            {
-                return download.Manifest!;
-            }
-
-            Assert.False(timeout.IsCancellationRequested, $"round 1 was not published: {download.Response.Status} {download.Response.Reason}\n{server.Describe()}");
-            await Task.Delay(100, CancellationToken.None);
         }
     }
 

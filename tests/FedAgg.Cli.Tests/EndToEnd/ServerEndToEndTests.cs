@@ -4,7 +4,6 @@ using FedAgg.Cli.Tests.Support;
 using FedAgg.Client;
 using FedAgg.Core.Identity;
 using FedAgg.Core.Protocol;
-using FedAgg.Core.Rounds;
 using FedAgg.Core.Updates;
 using FedAgg.Libp2p;
 using FedAgg.TestKit.Libp2p;
@@ -87,7 +86,7 @@ public sealed class ServerEndToEndTests
                 var close = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--data", data, "round", "close", "demo", "--reason", "e2e"));
                 Assert.True(close.ExitCode == 0, close.Describe() + server.Describe());
 
-                var manifest = await WaitForPublishedAsync(honest[0], round, server);
+                var manifest = await EndToEndSupport.WaitForPublishedAsync(honest[0], round, server);
                 Assert.NotNull(manifest.AnchorTx);
                 Assert.Equal(12, manifest.AcceptedCount);
                 var verify = await Task.Run(() => RunningCli.RunToExit(
@@ -148,7 +147,7 @@ public sealed class ServerEndToEndTests
         await using var client = await FedAggClient.ConnectAsync(server, key);
         var payload = new byte[Elements * 4];
         RandomNumberGenerator.Fill(payload.AsSpan(0, 16));
-        var preimage = Preimage(model, payload);
+        var preimage = EndToEndSupport.Preimage(model, payload);
 
         var signed = SubmitRequest.Create(preimage, key);
         var flipped = signed.Signature.ToArray();
@@ -166,29 +165,14 @@ public sealed class ServerEndToEndTests
 
         // Another participant's payload under a new signature: refused as a copy.
         var copied = submissions[1].Payload;
-        Assert.Equal(SubmitStatus.CopiedPayload, (await client.SubmitAsync(SubmitRequest.Create(Preimage(model, copied), key), copied)).Receipt.Status);
+        Assert.Equal(SubmitStatus.CopiedPayload, (await client.SubmitAsync(SubmitRequest.Create(EndToEndSupport.Preimage(model, copied), key), copied)).Receipt.Status);
     }
-
-    private static UpdatePreimage Preimage(ModelResponse model, byte[] payload) => new()
-    {
-        ChainId = model.ChainId,
-        Ledger = model.Ledger,
-        TaskId = "demo",
-        Round = model.OpenRound,
-        BaseModelHash = model.ModelHash,
-        Codec = PayloadCodec.Float32,
-        NumElements = (ulong)(payload.Length / 4),
-        PayloadSha256 = SHA256.HashData(payload),
-        NumSamples = 1,
-        Nonce = RandomNumberGenerator.GetBytes(16),
-        ExpiresUnixMs = (ulong)DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(),
-    };
 
     private static async Task<(FedAggClient, SubmitRequest, byte[], SubmitOutcome)> SubmitAsync(FedAggClient client, ModelResponse model, float[] delta)
     {
         var payload = new byte[delta.Length * 4];
         Buffer.BlockCopy(delta, 0, payload, 0, payload.Length);
-        var request = SubmitRequest.Create(Preimage(model, payload), client.Key);
+        var request = SubmitRequest.Create(EndToEndSupport.Preimage(model, payload), client.Key);
         return (client, request, payload, await client.SubmitAsync(request, payload));
     }
 
@@ -232,22 +216,6 @@ public sealed class ServerEndToEndTests
 
             Assert.False(timeout.IsCancellationRequested, $"round {round} never reached {expected} accepted updates: {status.ResultJson}");
             await Task.Delay(100, CancellationToken.None);
-        }
-    }
-
-    private static async Task<RoundManifest> WaitForPublishedAsync(FedAggClient client, ulong round, RunningCli server)
-    {
-        using var timeout = new CancellationTokenSource(Wait);
-        while (true)
-        {
-            var download = await client.FetchRoundAsync("demo", round, timeout.Token);
-            if (download.Response.Status == ServiceStatus.Ok)
-            {
-                return download.Manifest!;
-            }
-
-            Assert.True(download.Response.Status == ServiceStatus.UnknownRound, $"{download.Response.Status}: {download.Response.Reason}\n{server.Describe()}");
-            await Task.Delay(100, timeout.Token);
         }
     }
 }
