@@ -1,0 +1,53 @@
+using FedAgg.Cli.Tests.Support;
+
+namespace FedAgg.Cli.Tests;
+
+/// <summary><c>fedagg admin</c> against a real <c>fedagg server --dev</c> process: tables, --json, refusals and their exit codes.</summary>
+public sealed class AdminCommandTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Admin_DevServer_ListsShowsAndRefusesWithClearErrors()
+    {
+        using var directory = new TempDirectory();
+        var data = directory.File("data");
+        await using var server = RunningCli.Start(directory.Path, "server", "--dev", "--chain", "none", "--data", data, "--listen", "/ip4/127.0.0.1/tcp/0", "--dev-elements", "64");
+        var address = await server.WaitForListeningAsync(Wait);
+
+        var list = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--data", data, "task", "list"));
+        Assert.True(list.ExitCode == 0, list.Describe());
+        var lines = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("TASK", lines[0], StringComparison.Ordinal);
+        Assert.Matches(@"^demo\s+trimmed-mean\s+64\s+open\s+1\s+0\s+0x", lines[1]);
+
+        var json = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--data", data, "--json", "task", "show", "demo"));
+        Assert.True(json.ExitCode == 0, json.Describe());
+        using (var document = System.Text.Json.JsonDocument.Parse(json.StandardOutput))
+        {
+            Assert.Equal("open", document.RootElement.GetProperty("latestRound").GetProperty("phase").GetString());
+            Assert.Equal(64, document.RootElement.GetProperty("settings").GetProperty("model").GetProperty("tensors")[0].GetProperty("shape")[0].GetInt32());
+        }
+
+        var unknown = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--data", data, "task", "show", "nope"));
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("there is no task 'nope'", unknown.StandardError, StringComparison.Ordinal);
+
+        var tooEarly = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--data", data, "round", "close", "demo"));
+        Assert.Equal(2, tooEarly.ExitCode);
+        Assert.Contains("fewer than the task's minimum", tooEarly.StandardError, StringComparison.Ordinal);
+
+        // Another key is not a coordinator: refused by the server, exit 2, nothing changed.
+        var stranger = directory.File("stranger.key");
+        Assert.Equal(0, RunningCli.RunToExit(directory.Path, "keygen", "--out", stranger).ExitCode);
+        var refused = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--server", address, "--key", stranger, "round", "open", "demo"));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("not a coordinator", refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains("is not a coordinator", server.StandardError, StringComparison.Ordinal);
+
+        var nowhere = RunningCli.RunToExit(directory.Path, "admin", "task", "list");
+        Assert.Equal(2, nowhere.ExitCode);
+        Assert.Contains("give --data DIR", nowhere.StandardError, StringComparison.Ordinal);
+        Assert.Equal(0, await server.StopAsync(Wait));
+    }
+}
