@@ -7,6 +7,7 @@ root.Subcommands.Add(AggregateCommand.Create());
 root.Subcommands.Add(ChainCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(KeygenCommand.Create());
+root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(PeerCommand.Create());
 root.Subcommands.Add(ServerCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());

@@ -50,4 +50,31 @@ public sealed class AdminCommandTests
         Assert.Contains("give --data DIR", nowhere.StandardError, StringComparison.Ordinal);
         Assert.Equal(0, await server.StopAsync(Wait));
     }
+
+    [Fact]
+    public async Task Admin_TaskCreate_ExampleSettingsOnAPlainServer_OpensRoundOne()
+    {
+        using var directory = new TempDirectory();
+        var data = directory.File("data");
+        var coordinatorKey = directory.File("coordinator.key");
+        var keygen = RunningCli.RunToExit(directory.Path, "keygen", "--out", coordinatorKey);
+        Assert.True(keygen.ExitCode == 0, keygen.Describe());
+        var coordinator = keygen.StandardOutput.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).First(static w => w.StartsWith("12D3KooW", StringComparison.Ordinal));
+        await using var server = RunningCli.Start(directory.Path, "server", "--chain", "none", "--data", data, "--listen", "/ip4/127.0.0.1/tcp/0", "--coordinator", coordinator);
+        var address = await server.WaitForListeningAsync(Wait);
+        var settings = Path.Combine(TestKit.RepositoryRoot.Path, "docs", "examples", "task-settings.json");
+
+        var created = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--server", address, "--key", coordinatorKey, "task", "create", "--settings", settings));
+        var again = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--server", address, "--key", coordinatorKey, "task", "create", "--settings", settings, "--init-seed", "2"));
+        var status = await Task.Run(() => RunningCli.RunToExit(directory.Path, "admin", "--server", address, "--key", coordinatorKey, "round", "status", "mnist-mlp-1"));
+
+        Assert.True(created.ExitCode == 0, created.Describe() + server.Describe());
+        Assert.Contains("mnist-mlp-1", created.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("50890", created.StandardOutput, StringComparison.Ordinal); // 64·784 + 64 + 10·64 + 10 elements
+        Assert.Equal(2, again.ExitCode); // the same id with another initial model is refused, not overwritten
+        Assert.Contains("already exists", again.StandardError, StringComparison.Ordinal);
+        Assert.True(status.ExitCode == 0, status.Describe());
+        Assert.Matches(@"phase\s+open", status.StandardOutput);
+        Assert.Equal(0, await server.StopAsync(Wait));
+    }
 }

@@ -28,7 +28,7 @@ public sealed class ProgramTests
         var expected = new (string Name, string Word)[]
         {
             ("admin", "Coordinator"), ("aggregate", "Aggregate .npy updates with a robust rule"), ("chain", "FedAggLedger"), ("demo", "Byzantine"),
-            ("keygen", "Ed25519 libp2p identity"), ("peer", "libp2p"), ("server", "FedAgg server"), ("verify", "Verify"),
+            ("keygen", "Ed25519 libp2p identity"), ("node", "participant node"), ("peer", "libp2p"), ("server", "FedAgg server"), ("verify", "Verify"),
         };
         Assert.True(commands.Length == expected.Length, $"expected {expected.Length} command lines, got {commands.Length}\n{run.Describe()}");
         for (var i = 0; i < expected.Length; i++)
