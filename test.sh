@@ -26,6 +26,17 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   fi
 fi
 
+# Fashion-MNIST (Debian's dataset-fashion-mnist) for the trainer's tests on the real images.
+if [[ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]]; then
+  if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    echo "test.sh: installing dataset-fashion-mnist (Debian) for the trainer tests..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
+      || echo "test.sh: could not install dataset-fashion-mnist; the trainer's real-data tests only check synthetic files" >&2
+  else
+    echo "test.sh: dataset-fashion-mnist is missing and cannot be installed here (need root and apt-get)" >&2
+  fi
+fi
+
 # npm packages (package-lock.json) are the independent implementations for the Merkle-tree cross-checks
 # (@openzeppelin/merkle-tree); reinstalled only when the lock file changes.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
