@@ -161,6 +161,7 @@ public sealed class RoundGrain(
         if (_pending.TryGetValue(peerId, out var held) && held == updateId)
         {
             _pending.Remove(peerId);
+            ReleaseKeepAliveWhenIdle();
             if (state.State.Phase == RoundPhase.Closing && _pending.Count == 0)
             {
                 await FinishCloseAsync();
@@ -175,6 +176,7 @@ public sealed class RoundGrain(
         if (_pending.TryGetValue(update.PeerId, out var held) && held == update.UpdateId)
         {
             _pending.Remove(update.PeerId);
+            ReleaseKeepAliveWhenIdle();
         }
 
         var added = Add(update, replay: false);
@@ -231,6 +233,15 @@ public sealed class RoundGrain(
         else if (s.Phase != RoundPhase.Open)
         {
             await UnregisterDeadlineAsync();
+        }
+    }
+
+    /// <summary>With no upload in flight nothing lives only in memory: the idle collector may take the activation again.</summary>
+    private void ReleaseKeepAliveWhenIdle()
+    {
+        if (_pending.Count == 0)
+        {
+            DelayDeactivation(TimeSpan.FromTicks(-1));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using FedAgg.Grains.Hosting;
+using FedAgg.Grains.Runtime;
 using FedAgg.Grains.Storage;
 using FedAgg.Server.Chain;
 using FedAgg.Server.Grains;
@@ -87,6 +88,8 @@ public static class FedAggServerHostingExtensions
                 .Configure<IOptions<FedAggServerOptions>>(static (o, server) => o.DataSource = server.Value.GrainDatabasePath);
         }
 
+        // Orleans-style activation collection (CollectionAge, CollectionQuantum) from FedAgg:Grains:Collection.
+        services.AddOptions<GrainCollectionOptions>().BindConfiguration("FedAgg:Grains:Collection");
         services.AddSingleton<FedAggServer>();
         services.AddHostedService(sp => sp.GetRequiredService<FedAggServer>());
         services.AddHostedService(sp => sp.GetRequiredService<RoundCloseQueue>());
