@@ -3,7 +3,7 @@ using FedAgg.Chain;
 using FedAgg.Core.Merkle;
 using FedAgg.Core.Rounds;
 using FedAgg.Core.Updates;
-using FedAgg.Node.Tests.Support;
+using FedAgg.Server.Tests.Support;
 
 namespace FedAgg.Node.Tests;
 
@@ -16,7 +16,7 @@ public sealed class ParticipantNodeTests
     public async Task SubmitAsync_TwoNodesOneRound_ReceiptKeptRetryGetsOriginalAndInclusionProven()
     {
         using var directory = new TempDirectory();
-        await using var server = await NodeTestServer.StartAsync(Path.Combine(directory.Path, "server"), Elements, maxParticipants: 2);
+        await using var server = await TestServer.StartAsync(Path.Combine(directory.Path, "server"), TestServer.Settings(Elements, maxParticipants: 2) with { Rule = new RuleSpec("mean") }, publish: true);
         using var keyA = Core.Identity.Ed25519PrivateKey.Generate();
         using var keyB = Core.Identity.Ed25519PrivateKey.Generate();
         await using var a = await ParticipantNode.ConnectAsync(server.Address, keyA, Options(directory, "a"));
@@ -33,8 +33,8 @@ public sealed class ParticipantNodeTests
 
         Assert.Equal(SubmitStatus.Accepted, first.Outcome.Receipt.Status);
         Assert.Equal(1, first.Attempts);
-        Assert.Equal(a.Receipts.PathOf(NodeTestServer.TaskId, 1), first.ReceiptPath);
-        var kept = await a.Receipts.ReadAsync(NodeTestServer.TaskId, 1, CancellationToken.None);
+        Assert.Equal(a.Receipts.PathOf(TestServer.TaskId, 1), first.ReceiptPath);
+        var kept = await a.Receipts.ReadAsync(TestServer.TaskId, 1, CancellationToken.None);
         Assert.NotNull(kept);
         Assert.Equal(SubmitStatus.Accepted, kept.Status);
         Assert.Equal(updateA.UpdateId, kept.UpdateId);
@@ -104,7 +104,7 @@ public sealed class ParticipantNodeTests
     public async Task SubmitAsync_ServerGone_RetriesThenThrowsTransient()
     {
         using var directory = new TempDirectory();
-        var server = await NodeTestServer.StartAsync(Path.Combine(directory.Path, "server"), Elements, maxParticipants: 2);
+        var server = await TestServer.StartAsync(Path.Combine(directory.Path, "server"), TestServer.Settings(Elements, maxParticipants: 2) with { Rule = new RuleSpec("mean") }, publish: true);
         using var key = Core.Identity.Ed25519PrivateKey.Generate();
         var options = Options(directory, "a");
         options.SubmitAttempts = 3;
@@ -118,19 +118,19 @@ public sealed class ParticipantNodeTests
 
         Assert.True(error.IsTransient);
         Assert.Contains("after 3 attempts", error.Message, StringComparison.Ordinal);
-        Assert.Null(await node.Receipts.ReadAsync(NodeTestServer.TaskId, 1, CancellationToken.None));
+        Assert.Null(await node.Receipts.ReadAsync(TestServer.TaskId, 1, CancellationToken.None));
     }
 
     [Fact]
     public async Task CheckInclusionAsync_NoReceiptKept_Throws()
     {
         using var directory = new TempDirectory();
-        await using var server = await NodeTestServer.StartAsync(Path.Combine(directory.Path, "server"), Elements, maxParticipants: 1);
+        await using var server = await TestServer.StartAsync(Path.Combine(directory.Path, "server"), TestServer.Settings(Elements, maxParticipants: 1) with { Rule = new RuleSpec("mean") }, publish: true);
         using var key = Core.Identity.Ed25519PrivateKey.Generate();
         await using var node = await ParticipantNode.ConnectAsync(server.Address, key, Options(directory, "a"));
         var manifest = new RoundManifest
         {
-            TaskId = NodeTestServer.TaskId, Round = 1, ChainId = 0, Ledger = new byte[20], ServerPeerId = "x", ServerPublicKey = new byte[36],
+            TaskId = TestServer.TaskId, Round = 1, ChainId = 0, Ledger = new byte[20], ServerPeerId = "x", ServerPublicKey = new byte[36],
             ParentModelHash = default, ModelHash = default, SettingsHash = default, Settings = null!, UpdatesRoot = default, CreditsRoot = default,
             Aggregation = new RoundAggregation([], []), Updates = [], Credits = [],
         };
@@ -139,7 +139,7 @@ public sealed class ParticipantNodeTests
     }
 
     private static ParticipantNodeOptions Options(TempDirectory directory, string name) =>
-        new() { TaskId = NodeTestServer.TaskId, DataDirectory = Path.Combine(directory.Path, name) };
+        new() { TaskId = TestServer.TaskId, DataDirectory = Path.Combine(directory.Path, name) };
 
     private static float[] Update(int seed)
     {

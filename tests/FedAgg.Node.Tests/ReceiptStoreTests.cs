@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using FedAgg.Core.Merkle;
 using FedAgg.Core.Updates;
-using FedAgg.Node.Tests.Support;
+using FedAgg.Server.Tests.Support;
 
 namespace FedAgg.Node.Tests;
 
