@@ -26,6 +26,7 @@ public sealed class Libp2pConnection : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource<IdentifyInfo> _identify = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _identifyStarted;
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closeDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationToken _lifetimeToken;
@@ -89,10 +90,19 @@ public sealed class Libp2pConnection : IAsyncDisposable
     public int StreamCount => _session.ActiveStreamCount;
 
     /// <summary>
-    /// The peer's identify answer; our host asks right after connecting. Faults with <see cref="Libp2pException"/> when
-    /// the peer does not answer within <see cref="Libp2pHostOptions.HandshakeTimeout"/> or answers badly.
+    /// The peer's identify answer; our host asks right after connecting (or, with
+    /// <see cref="Libp2pHostOptions.IdentifyRemoteEagerly"/> off, when this is first read). Faults with
+    /// <see cref="Libp2pException"/> when the peer does not answer within <see cref="Libp2pHostOptions.HandshakeTimeout"/>
+    /// or answers badly.
     /// </summary>
-    public Task<IdentifyInfo> Identify => _identify.Task;
+    public Task<IdentifyInfo> Identify
+    {
+        get
+        {
+            StartIdentify();
+            return _identify.Task;
+        }
+    }
 
     /// <summary>Completes with the reason once the connection has closed; never faults.</summary>
     public Task<string> Closed => _closed.Task;
@@ -187,7 +197,11 @@ public sealed class Libp2pConnection : IAsyncDisposable
     {
         _ = AcceptLoopAsync();
         _ = MonitorAsync();
-        _ = IdentifyRemoteAsync();
+        if (_host.Options.IdentifyRemoteEagerly)
+        {
+            StartIdentify();
+        }
+
         var period = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(100).Ticks, _host.Options.IdleTimeout.Ticks / 4));
         _idleTimer = _timeProvider.CreateTimer(static state => ((Libp2pConnection)state!).CheckIdle(), this, period, period);
     }
@@ -399,6 +413,14 @@ public sealed class Libp2pConnection : IAsyncDisposable
         finally
         {
             await DisposeQuietlyAsync(wrapped).ConfigureAwait(false);
+        }
+    }
+
+    private void StartIdentify()
+    {
+        if (Interlocked.Exchange(ref _identifyStarted, 1) == 0)
+        {
+            _ = IdentifyRemoteAsync();
         }
     }
 

@@ -66,6 +66,13 @@ public sealed class Libp2pHostOptions
     /// </summary>
     public bool EarlyMuxerNegotiation { get; set; }
 
+    /// <summary>
+    /// Whether every connection asks the remote's identify as soon as it is up (default <c>true</c>, as libp2p peers
+    /// do). A server that never reads its clients' identify sets it <c>false</c>: the request is then sent the first
+    /// time <see cref="Libp2pConnection.Identify"/> is read, which saves a stream and an exchange per connection.
+    /// </summary>
+    public bool IdentifyRemoteEagerly { get; set; } = true;
+
     /// <summary>The per-stream receive window (Yamux). Default 256 KiB; allowed 256 KiB to 16 MiB.</summary>
     public int YamuxInitialWindowBytes { get; set; } = YamuxOptions.SpecInitialWindowBytes;
 

@@ -107,6 +107,7 @@ public sealed class FedAggServer : IHostedService, IAsyncDisposable
         try
         {
             var hostOptions = configuration?.CreateHostOptions() ?? new Libp2pHostOptions();
+            hostOptions.IdentifyRemoteEagerly = false; // the server never reads its participants' identify
             if (_options.ListenAddresses.Count > 0)
             {
                 hostOptions.ListenAddresses.Clear();

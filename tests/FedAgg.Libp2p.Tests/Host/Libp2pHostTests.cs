@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using FedAgg.Core.Identity;
+using Microsoft.Extensions.Logging;
 using static FedAgg.Libp2p.Tests.Host.HostTestSupport;
 
 namespace FedAgg.Libp2p.Tests.Host;
@@ -48,6 +49,46 @@ public sealed class Libp2pHostTests
         var clientInfo = await Within(serverSide.Identify, "the server's identify of the client");
         Assert.Equal("fedagg-test/client", clientInfo.AgentVersion);
         Assert.Equal(["/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"], clientInfo.Protocols);
+    }
+
+    [Fact]
+    public async Task Identify_NotEager_ServerAsksOnlyWhenRead()
+    {
+        var logs = new FedAgg.TestKit.Logging.ListLogger<Libp2pHost>();
+        using var loggerFactory = new SingleLoggerFactory(logs);
+        using var serverKey = Ed25519PrivateKey.Generate();
+        var options = new Libp2pHostOptions { IdentifyRemoteEagerly = false };
+        options.ListenAddresses.Add("/ip4/127.0.0.1/tcp/0");
+        await using var server = new Libp2pHost(serverKey, options, loggerFactory);
+        await server.StartAsync(CancellationToken.None);
+        await using var client = await StartHostAsync(o => o.AgentVersion = "fedagg-test/client");
+        var inbound = new TaskCompletionSource<Libp2pConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.ConnectionOpened += (_, e) => inbound.TrySetResult(e.Connection);
+
+        var connection = await client.DialAsync(AddressOf(server), CancellationToken.None);
+        var serverSide = await Within(inbound.Task, "the server's ConnectionOpened event");
+        await Within(connection.Identify, "the client's identify of the server");
+        await Within(serverSide.PingAsync(CancellationToken.None), "a ping from the server");
+        var before = logs.Entries.Count(static e => e.EventId == 4150);
+
+        var clientInfo = await Within(serverSide.Identify, "the server's identify of the client, asked now");
+
+        Assert.Equal(0, before);
+        Assert.Equal("fedagg-test/client", clientInfo.AgentVersion);
+        Assert.Equal(1, logs.Entries.Count(static e => e.EventId == 4150));
+    }
+
+    private sealed class SingleLoggerFactory(ILogger logger) : ILoggerFactory
+    {
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public ILogger CreateLogger(string categoryName) => logger;
+
+        public void Dispose()
+        {
+        }
     }
 
     [Fact]
