@@ -255,15 +255,23 @@ public sealed class Libp2pHostTests
     {
         var deniedKey = Ed25519PrivateKey.Generate();
         await using var server = await StartHostAsync(o => o.DeniedPeers.Add(deniedKey.PeerId.ToString()));
-        var opened = 0;
-        server.ConnectionOpened += (_, _) => Interlocked.Increment(ref opened);
+        var opened = new System.Collections.Concurrent.ConcurrentQueue<PeerId>();
+        var firstOpened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.ConnectionOpened += (_, e) =>
+        {
+            opened.Enqueue(e.Connection.RemotePeer);
+            firstOpened.TrySetResult();
+        };
         await using var denied = await StartHostAsync(key: deniedKey);
         await using var other = await StartHostAsync();
 
         await Assert.ThrowsAsync<Libp2pException>(() => Within(denied.DialAsync(AddressOf(server), CancellationToken.None), "the denied dial to fail"));
         var connection = await other.DialAsync(AddressOf(server), CancellationToken.None);
         await Within(connection.PingAsync(CancellationToken.None), "a ping from an allowed peer");
-        Assert.Equal(1, Volatile.Read(ref opened));
+
+        // The event is raised on the server's side of the handshake, which may finish after the client's ping: wait for it.
+        await Within(firstOpened.Task, "the server's ConnectionOpened for the allowed peer");
+        Assert.Equal([other.LocalPeerId], opened);
         Assert.DoesNotContain(server.Connections, c => c.RemotePeer.Equals(deniedKey.PeerId));
     }
 
