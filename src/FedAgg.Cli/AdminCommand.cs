@@ -254,10 +254,12 @@ internal static class AdminCommand
         }
     }
 
-    private static void PrintParticipant(JsonElement p) => Table(["PEER", "BANNED", "ALLOWED", "ADDRESS"], [ParticipantRow(p)]);
+    private static readonly string[] ParticipantHeaders = ["PEER", "BANNED", "ALLOWED", "ADDRESS", "ROUNDS", "CREDITS"];
+
+    private static void PrintParticipant(JsonElement p) => Table(ParticipantHeaders, [ParticipantRow(p)]);
 
     private static void PrintParticipants(JsonElement result) =>
-        Table(["PEER", "BANNED", "ALLOWED", "ADDRESS"], result.GetProperty("participants").EnumerateArray().Select(ParticipantRow));
+        Table(ParticipantHeaders, result.GetProperty("participants").EnumerateArray().Select(ParticipantRow));
 
     private static string[] ParticipantRow(JsonElement p)
     {
@@ -268,11 +270,14 @@ internal static class AdminCommand
         }
 
         var binding = p.GetProperty("binding");
+        var history = p.GetProperty("credits").EnumerateArray().ToList();
+        var total = history.Aggregate(System.Numerics.BigInteger.Zero, static (sum, c) => sum + System.Numerics.BigInteger.Parse(c.GetProperty("credit").GetString()!, CultureInfo.InvariantCulture));
         return
         [
             S(p, "peerId"), bans.Count == 0 ? "-" : string.Join("; ", bans),
             string.Join(",", p.GetProperty("allowedTasks").EnumerateArray().Select(static a => a.GetString())) is { Length: > 0 } allowed ? allowed : "-",
             binding.ValueKind == JsonValueKind.Object ? S(binding, "address") : "-",
+            history.Count.ToString(CultureInfo.InvariantCulture), total.ToString(CultureInfo.InvariantCulture),
         ];
     }
 

@@ -36,6 +36,11 @@ public interface IParticipantGrain : IGrainWithStringKey
     /// <returns>True when the signature verified and the binding is stored; false otherwise (nothing changes).</returns>
     Task<bool> BindAddressAsync(AddressBindingRecord binding);
 
+    /// <summary>Records what a published round paid this participant (idempotent per task and round).</summary>
+    /// <param name="credit">The round's credit.</param>
+    /// <returns>A task that completes when the history is durable.</returns>
+    Task RecordCreditAsync(CreditRecord credit);
+
     /// <summary>The participant's status.</summary>
     /// <returns>A snapshot.</returns>
     [ReadOnly]

@@ -138,11 +138,26 @@ public sealed class ParticipantGrain(
     }
 
     /// <inheritdoc />
+    public async Task RecordCreditAsync(CreditRecord credit)
+    {
+        ArgumentNullException.ThrowIfNull(credit);
+        var history = state.State.Credits;
+        if (history.Exists(c => c.TaskId == credit.TaskId && c.Round == credit.Round))
+        {
+            return; // a restart re-publishing the round records it again
+        }
+
+        history.Add(credit);
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
     public Task<ParticipantStatus> GetStatusAsync()
     {
         var s = state.State;
         return Task.FromResult(new ParticipantStatus(
-            this.GetPrimaryKeyString(), s.BannedEverywhere, new Dictionary<string, string>(s.BannedTasks, StringComparer.Ordinal), [.. s.AllowedTasks], s.Binding));
+            this.GetPrimaryKeyString(), s.BannedEverywhere, new Dictionary<string, string>(s.BannedTasks, StringComparer.Ordinal), [.. s.AllowedTasks], s.Binding,
+            [.. s.Credits]));
     }
 
     private static Task<SubmissionCheck> Refuse(SubmitStatus status, string reason) => Task.FromResult(new SubmissionCheck(status, reason));

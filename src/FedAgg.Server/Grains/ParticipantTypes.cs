@@ -24,12 +24,24 @@ public sealed record AddressBindingRecord(ulong ChainId, string Ledger, string A
 /// <param name="BannedTasks">Task id → ban reason.</param>
 /// <param name="AllowedTasks">Tasks whose allowlist names the peer.</param>
 /// <param name="Binding">The bound address, if any.</param>
+/// <param name="Credits">The participant's credit history: one entry per published round it had an update in, oldest first.</param>
 public sealed record ParticipantStatus(
     string PeerId,
     string? BannedEverywhere,
     IReadOnlyDictionary<string, string> BannedTasks,
     IReadOnlyList<string> AllowedTasks,
-    AddressBindingRecord? Binding);
+    AddressBindingRecord? Binding,
+    IReadOnlyList<CreditRecord> Credits);
+
+/// <summary>What one published round paid a participant.</summary>
+/// <param name="TaskId">The task.</param>
+/// <param name="Round">The round.</param>
+/// <param name="UpdateId">The participant's update (0x-hex).</param>
+/// <param name="Accepted">Whether the update was in the round (false: left out, credit 0).</param>
+/// <param name="Contribution">How much the rule used the update (docs/AGGREGATION.md).</param>
+/// <param name="Credit">The round's credits for it (decimal).</param>
+/// <param name="Address">The address they went to (0x-hex), or null when none was bound.</param>
+public sealed record CreditRecord(string TaskId, ulong Round, string UpdateId, bool Accepted, double Contribution, string Credit, string? Address);
 
 /// <summary>The persistent state of a <see cref="ParticipantGrain"/> (JSON, camelCase).</summary>
 public sealed class ParticipantState
@@ -45,4 +57,7 @@ public sealed class ParticipantState
 
     /// <summary>See <see cref="ParticipantStatus.Binding"/>.</summary>
     public AddressBindingRecord? Binding { get; set; }
+
+    /// <summary>See <see cref="ParticipantStatus.Credits"/>.</summary>
+    public List<CreditRecord> Credits { get; set; } = [];
 }

@@ -106,6 +106,14 @@ public sealed class RoundFinalizer
         _stores.Updates.ReleaseJournal(taskId, round);
         var admin = grains.GetGrain<IAdminGrain>(AdminGrain.Key);
         await admin.NoteParticipantsAsync(taskId, [.. manifest.Updates.Select(static u => u.PeerId)]).ConfigureAwait(false);
+        foreach (var update in manifest.Updates)
+        {
+            await grains.GetGrain<IParticipantGrain>(update.PeerId).RecordCreditAsync(new CreditRecord(
+                taskId, round, update.UpdateId.ToString(), update.Accepted, update.Contribution,
+                update.Credit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                update.BoundAddress.IsEmpty ? null : Core.Codecs.Hex.Encode(update.BoundAddress.Span))).ConfigureAwait(false);
+        }
+
         if (task.CurrentModelRound < round)
         {
             await grains.GetGrain<ITaskGrain>(taskId).RecordModelAsync(new TaskModel(manifest.ModelHash.ToString(), round)).ConfigureAwait(false);

@@ -155,6 +155,9 @@ public sealed class RoundPublicationTests
         var credit = Assert.Single(manifest.Credits);
         Assert.Equal(address, credit.Account.ToArray());
         Assert.Equal(1000, credit.CumulativeAmount); // the whole creditsPerRound to the only update
+        var history = Assert.Single((await server.Participant(key.PeerId.ToString()).GetStatusAsync()).Credits);
+        Assert.Equal((TestServer.TaskId, 1UL, "1000", Hex.Encode(address), true), (history.TaskId, history.Round, history.Credit, history.Address, history.Accepted));
+        Assert.Equal(manifest.Updates[0].UpdateId.ToString(), history.UpdateId);
         var credits = await coordinator.AdminAsync("credits.show", """{"taskId":"demo"}""");
         Assert.Contains(Hex.Encode(address), credits.ResultJson, StringComparison.Ordinal);
         Assert.Contains(key.PeerId.ToString(), credits.ResultJson, StringComparison.Ordinal);
