@@ -92,7 +92,7 @@ public sealed class DemoEndToEndTests
     }
 
     /// <summary>Writes gzip idx files of 28×28 images: class c lights rows 2c … 2c+5 (plus noise), so an MLP can learn it.</summary>
-    private static void WriteIdx(string directory, string prefix, int count, int seed)
+    internal static void WriteIdx(string directory, string prefix, int count, int seed)
     {
         var random = new Random(seed);
         var labels = new byte[count];
