@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using FedAgg.Core.Crypto;
 using FedAgg.Core.Identity;
 using FedAgg.Core.Merkle;
 using FedAgg.Core.Updates;
@@ -9,7 +10,8 @@ namespace FedAgg.Benchmarks.Updates;
 
 /// <summary>
 /// <c>./bench.sh updates</c>: what ingest costs per update besides the disk — Ed25519 verification (BouncyCastle) with
-/// the platform's ECDSA P-256 verification as the in-process baseline, SHA-256 while streaming against one-shot hashing,
+/// the platform's ECDSA P-256 verification as the in-process baseline, X25519 (ours against BouncyCastle's: three per side
+/// of every Noise handshake), SHA-256 while streaming against one-shot hashing,
 /// and Merkle trees. Each case runs for a bounded time and prints one Markdown row.
 /// </summary>
 public static class SignedUpdateBenchmark
@@ -24,6 +26,7 @@ public static class SignedUpdateBenchmark
         Console.WriteLine("| --- | --- | --- | --- |");
 
         VerifyRows(budget);
+        X25519Rows(budget);
         HashRows(budget);
         MerkleRows();
         return Task.FromResult(0);
@@ -60,6 +63,38 @@ public static class SignedUpdateBenchmark
 
         var sign = Rate(budget, () => key.Sign(preimage).Length);
         Row("Ed25519 sign, 1 thread", $"{sign:N0}/s", $"verify {ed:N0}/s", sign / ed);
+    }
+
+    private static void X25519Rows(TimeSpan budget)
+    {
+        var scalar = RandomNumberGenerator.GetBytes(Curve25519.KeyLength);
+        var point = new byte[Curve25519.KeyLength];
+        Curve25519.ScalarMultBase(RandomNumberGenerator.GetBytes(Curve25519.KeyLength), point);
+        var result = new byte[Curve25519.KeyLength];
+
+        var ours = Rate(budget, () =>
+        {
+            Curve25519.ScalarMult(scalar, point, result);
+            return result[0];
+        });
+        var bouncy = Rate(budget, () =>
+        {
+            Org.BouncyCastle.Math.EC.Rfc7748.X25519.ScalarMult(scalar, 0, point, 0, result, 0);
+            return result[0];
+        });
+        Row("X25519 shared secret, 1 thread (Curve25519)", $"{ours:N0}/s ({1e6 / ours:0} µs)", $"BouncyCastle {bouncy:N0}/s ({1e6 / bouncy:0} µs)", ours / bouncy);
+
+        var oursBase = Rate(budget, () =>
+        {
+            Curve25519.ScalarMultBase(scalar, result);
+            return result[0];
+        });
+        var bouncyBase = Rate(budget, () =>
+        {
+            Org.BouncyCastle.Math.EC.Rfc7748.X25519.ScalarMultBase(scalar, 0, result, 0);
+            return result[0];
+        });
+        Row("X25519 public key, 1 thread (Curve25519 ladder from 9)", $"{oursBase:N0}/s ({1e6 / oursBase:0} µs)", $"BouncyCastle {bouncyBase:N0}/s ({1e6 / bouncyBase:0} µs)", oursBase / bouncyBase);
     }
 
     private static void HashRows(TimeSpan budget)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using FedAgg.Core.Crypto;
 using Org.BouncyCastle.Math.EC.Rfc7748;
 
 namespace FedAgg.Libp2p.Noise;
@@ -59,7 +60,8 @@ internal sealed class NoiseXXHandshakeState : IDisposable
     /// <summary>The handshake hash (channel binding), valid once the handshake completed.</summary>
     public ReadOnlySpan<byte> HandshakeHash => _h;
 
-    /// <summary>The X25519 public key of <paramref name="privateKey"/>.</summary>
+    /// <summary>The X25519 public key of <paramref name="privateKey"/> (BouncyCastle's fixed-base tables beat a ladder here;
+    /// the shared secrets go through <see cref="Curve25519"/>).</summary>
     public static byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey)
     {
         var publicKey = new byte[DhLength];
@@ -213,17 +215,14 @@ internal sealed class NoiseXXHandshakeState : IDisposable
 
     private static bool TryDh(byte[] privateKey, byte[] publicKey, Span<byte> output)
     {
-        var shared = new byte[DhLength];
-        X25519.ScalarMult(privateKey, 0, publicKey, 0, shared, 0);
+        Curve25519.ScalarMult(privateKey, publicKey, output[..DhLength]);
         // An all-zero result means a low-order point: refuse it rather than derive a predictable key.
         var allZero = true;
-        foreach (var b in shared)
+        foreach (var b in output[..DhLength])
         {
             allZero &= b == 0;
         }
 
-        shared.CopyTo(output);
-        CryptographicOperations.ZeroMemory(shared);
         return !allZero;
     }
 
