@@ -349,7 +349,9 @@ public sealed class Libp2pConnection : IAsyncDisposable
         {
             while (!_lifetimeToken.IsCancellationRequested)
             {
-                var stream = await _session.AcceptStreamAsync(_lifetimeToken).ConfigureAwait(false);
+                // No cancellation token: the loop ends when the session does (CloseCoreAsync disposes it), which spares every
+                // connection's close an OperationCanceledException thrown through this await.
+                var stream = await _session.AcceptStreamAsync(CancellationToken.None).ConfigureAwait(false);
                 if (stream is null)
                 {
                     break;

@@ -16,10 +16,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Inbound connection from {RemoteEndPoint} refused: {Reason}")]
     public static partial void InboundRefused(ILogger logger, IPEndPoint remoteEndPoint, string reason);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Connection {Direction} with {PeerId} at {Address} established")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Debug, Message = "Connection {Direction} with {PeerId} at {Address} established")]
     public static partial void ConnectionOpened(ILogger logger, string direction, PeerId peerId, string address);
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Connection with {PeerId} at {Address} closed: {Reason}")]
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Debug, Message = "Connection with {PeerId} at {Address} closed: {Reason}")]
     public static partial void ConnectionClosed(ILogger logger, PeerId peerId, Multiaddress address, string reason);
 
     [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "{Direction} connection with {Address} failed during the upgrade: {Reason}")]

@@ -681,7 +681,13 @@ public sealed partial class YamuxSession
         {
             while (true)
             {
-                await Task.Delay(interval, _time, token).ConfigureAwait(false);
+                // Stopping is the normal end of every session: no exception for it.
+                await Task.Delay(interval, _time, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (token.IsCancellationRequested)
+                {
+                    return;
+                }
+
                 var (opaque, ping) = StartPing();
                 try
                 {
