@@ -30,6 +30,7 @@ public sealed class Libp2pHost : IAsyncDisposable
 
     private readonly Ed25519PrivateKey _identity;
     private readonly NoiseStaticKey _noiseKey;
+    private readonly NoiseBindingCache? _bindingCache;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
@@ -70,6 +71,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         _denied = options.DeniedPeers.Select(PeerId.Parse).ToHashSet();
         LocalPeerId = identity.PeerId;
         _noiseKey = NoiseStaticKey.Generate(identity);
+        _bindingCache = options.VerifiedBindingCacheSize > 0 ? new NoiseBindingCache(Math.Max(2, options.VerifiedBindingCacheSize)) : null;
         _handlers[IdentifyProtocol.ProtocolId] = ServeIdentifyAsync;
         _handlers[PingProtocol.ProtocolId] = PingProtocol.ServeAsync;
     }
@@ -424,7 +426,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
 
             string[] offered = Options.EarlyMuxerNegotiation ? [YamuxProtocolId] : [];
-            var noise = await NoiseHandshake.RunAsync(socket, _identity, !inbound, expectedRemote, offered, token, staticKey: _noiseKey).ConfigureAwait(false);
+            var noise = await NoiseHandshake.RunAsync(socket, _identity, !inbound, expectedRemote, offered, token, staticKey: _noiseKey, bindingCache: _bindingCache).ConfigureAwait(false);
             var peer = noise.RemotePeer;
             channel = new NoiseSecureChannel(socket, noise.Send, noise.Receive, _timeProvider);
             if (peer.Equals(LocalPeerId))

@@ -28,6 +28,8 @@ internal static class NoiseHandshake
     /// <param name="staticPrivateKey">A fixed static key, for test vectors only.</param>
     /// <param name="staticKey">The host's static key and its signed payloads; without it (and without
     /// <paramref name="staticPrivateKey"/>) a fresh key is made and signed for this handshake.</param>
+    /// <param name="bindingCache">Bindings that verified before (skips the remote's Ed25519 verification when the same
+    /// bytes come again), or null to verify every time.</param>
     /// <exception cref="Libp2pException">The peer's messages are malformed, its signature is wrong, it is not the expected peer, or the connection ended.</exception>
     public static async Task<NoiseHandshakeResult> RunAsync(
         IDuplexPipe transport,
@@ -38,7 +40,8 @@ internal static class NoiseHandshake
         CancellationToken cancellationToken,
         byte[]? ephemeralPrivateKey = null,
         byte[]? staticPrivateKey = null,
-        NoiseStaticKey? staticKey = null)
+        NoiseStaticKey? staticKey = null,
+        NoiseBindingCache? bindingCache = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(identity);
@@ -68,7 +71,7 @@ internal static class NoiseHandshake
             await WriteFrameAsync(transport.Output, state.WriteMessageA([]), cancellationToken).ConfigureAwait(false);
             var messageB = await ReadFrameAsync(transport.Input, cancellationToken).ConfigureAwait(false);
             remotePayload = state.ReadMessageB(messageB) ?? throw Fail("message 2 failed to decrypt");
-            var remote = Verify(remotePayload, state.RemoteStaticKey!, expectedRemote);
+            var remote = Verify(remotePayload, state.RemoteStaticKey!, expectedRemote, bindingCache);
             var messageC = state.WriteMessageC(payload) ?? throw Fail("message 3 could not be built");
             await WriteFrameAsync(transport.Output, messageC, cancellationToken).ConfigureAwait(false);
             var (send, receive) = state.Split();
@@ -82,13 +85,14 @@ internal static class NoiseHandshake
             await WriteFrameAsync(transport.Output, messageB, cancellationToken).ConfigureAwait(false);
             var messageC = await ReadFrameAsync(transport.Input, cancellationToken).ConfigureAwait(false);
             remotePayload = state.ReadMessageC(messageC) ?? throw Fail("message 3 failed to decrypt");
-            var remote = Verify(remotePayload, state.RemoteStaticKey!, expectedRemote);
+            var remote = Verify(remotePayload, state.RemoteStaticKey!, expectedRemote, bindingCache);
             var (send, receive) = state.Split();
             return new NoiseHandshakeResult(remote.Key, remote.Payload.StreamMuxers, send, receive, state.HandshakeHash.ToArray());
         }
     }
 
-    private static (Ed25519PublicKey Key, NoiseHandshakePayload Payload) Verify(byte[] payloadBytes, byte[] remoteStatic, PeerId? expectedRemote)
+    private static (Ed25519PublicKey Key, NoiseHandshakePayload Payload) Verify(
+        byte[] payloadBytes, byte[] remoteStatic, PeerId? expectedRemote, NoiseBindingCache? bindingCache)
     {
         if (!NoiseHandshakePayload.TryDecode(payloadBytes, out var payload, out var error))
         {
@@ -100,9 +104,14 @@ internal static class NoiseHandshake
             throw Fail($"the identity key is not usable ({keyError})");
         }
 
-        if (!key.Verify(NoiseHandshakePayload.SignedBytes(remoteStatic), payload.IdentitySignature))
+        if (bindingCache is null || !bindingCache.Contains(payload.IdentityKey, remoteStatic, payload.IdentitySignature))
         {
-            throw Fail($"the identity signature of {key.PeerId} over its Noise static key is invalid");
+            if (!key.Verify(NoiseHandshakePayload.SignedBytes(remoteStatic), payload.IdentitySignature))
+            {
+                throw Fail($"the identity signature of {key.PeerId} over its Noise static key is invalid");
+            }
+
+            bindingCache?.Add(payload.IdentityKey, remoteStatic, payload.IdentitySignature);
         }
 
         if (expectedRemote is not null && !expectedRemote.Equals(key.PeerId))

@@ -162,6 +162,70 @@ public sealed class NoiseHandshakeTests
     }
 
     [Fact]
+    public async Task RunAsync_WithBindingCache_RemembersTheVerifiedBindingAndAuthenticatesAgain()
+    {
+        using var dialer = Ed25519PrivateKey.Generate();
+        using var listener = Ed25519PrivateKey.Generate();
+        using var listenerStatic = NoiseStaticKey.Generate(listener);
+        var cache = new NoiseBindingCache(16);
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var pair = DuplexPipePair.Create();
+            var dialing = NoiseHandshake.RunAsync(pair.Left, dialer, true, listener.PeerId, [], CancellationToken.None, bindingCache: cache);
+            var listening = NoiseHandshake.RunAsync(pair.Right, listener, false, null, [], CancellationToken.None, staticKey: listenerStatic);
+            var results = await Task.WhenAll(dialing, listening).WaitAsync(Wait);
+
+            Assert.Equal(listener.PeerId, results[0].RemotePeer);
+            Assert.Equal(results[0].HandshakeHash, results[1].HandshakeHash);
+        }
+
+        Assert.True(NoiseHandshakePayload.TryDecode(listenerStatic.GetPayload([]), out var payload, out _));
+        Assert.True(cache.Contains(payload.IdentityKey, listenerStatic.PublicKey, payload.IdentitySignature));
+    }
+
+    [Fact]
+    public async Task RunAsync_CachedBindingReplayedWithAnotherStaticKey_IsStillRejected()
+    {
+        using var dialer = Ed25519PrivateKey.Generate();
+        using var victim = Ed25519PrivateKey.Generate();
+        using var victimStatic = NoiseStaticKey.Generate(victim);
+        var cache = new NoiseBindingCache(16);
+        Assert.True(NoiseHandshakePayload.TryDecode(victimStatic.GetPayload([]), out var victimPayload, out _));
+        cache.Add(victimPayload.IdentityKey, victimStatic.PublicKey, victimPayload.IdentitySignature);
+
+        // An attacker replays the victim's identity key and signature, but runs the handshake with its own static key.
+        var pair = DuplexPipePair.Create();
+        var dialing = NoiseHandshake.RunAsync(pair.Left, dialer, true, null, [], CancellationToken.None, bindingCache: cache);
+        using var responder = new NoiseXXHandshakeState(false, RandomNumberGenerator.GetBytes(32), []);
+        Assert.NotNull(responder.ReadMessageA(await ReadFrameAsync(pair.Right.Input)));
+        NoiseFrameCodec.Write(pair.Right.Output, responder.WriteMessageB(victimStatic.GetPayload([]))!);
+        await pair.Right.Output.FlushAsync();
+
+        var error = await Assert.ThrowsAsync<Libp2pException>(() => dialing.WaitAsync(Wait));
+        Assert.Contains("signature", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BindingCache_PastItsCapacity_ForgetsTheOldestAndStaysBounded()
+    {
+        var cache = new NoiseBindingCache(4);
+        byte[] Key(int i) => BitConverter.GetBytes(i);
+
+        for (var i = 0; i < 6; i++)
+        {
+            cache.Add(Key(i), [1], [2]);
+        }
+
+        Assert.False(cache.Contains(Key(0), [1], [2]));
+        Assert.False(cache.Contains(Key(1), [1], [2]));
+        Assert.True(cache.Contains(Key(4), [1], [2]));
+        Assert.True(cache.Contains(Key(5), [1], [2]));
+        Assert.False(cache.Contains(Key(5), [1], [3]));
+        Assert.False(cache.Contains(Key(5), [1, 2], []));
+    }
+
+    [Fact]
     public async Task RunAsync_GarbageMessage_Throws()
     {
         var pair = DuplexPipePair.Create();
