@@ -25,7 +25,7 @@ internal static class AdminCommand
 
     public static Command Create()
     {
-        var admin = new Command("admin", "Coordinator commands: tasks, rounds, participants, credits") { Data, Server, Key, Json };
+        var admin = new Command("admin", "Coordinator commands: tasks, rounds, participants, credits, server status") { Data, Server, Key, Json };
 
         var task = new Command("task", "Create, list and show tasks");
         var settingsFile = new Option<FileInfo>("--settings") { Description = "The task's settings (JSON, docs/PROTOCOL.md \"Task settings\")", Required = true, HelpName = "file" };
@@ -117,10 +117,17 @@ internal static class AdminCommand
         creditsShow.SetAction((parse, ct) => RunAsync(parse, "credits.show", new JsonObject { ["taskId"] = parse.GetValue(creditsTask) }, PrintCredits, ct));
         credits.Subcommands.Add(creditsShow);
 
+        var server = new Command("server", "The server process itself");
+        var collect = new Option<bool>("--collect") { Description = "Force a full garbage collection first and report the retained managed heap (pauses the server briefly)" };
+        var serverStatus = new Command("status", "Uptime, managed heap, GC counts, working set and threads of the server process") { collect };
+        serverStatus.SetAction((parse, ct) => RunAsync(parse, "server.status", new JsonObject { ["collect"] = parse.GetValue(collect) }, PrintServerStatus, ct));
+        server.Subcommands.Add(serverStatus);
+
         admin.Subcommands.Add(task);
         admin.Subcommands.Add(round);
         admin.Subcommands.Add(participant);
         admin.Subcommands.Add(credits);
+        admin.Subcommands.Add(server);
         return admin;
     }
 
@@ -289,6 +296,35 @@ internal static class AdminCommand
             S(c, "address"), S(c, "cumulative"), string.Join(",", c.GetProperty("peers").EnumerateArray().Select(static p => Short(p.GetString() ?? ""))),
         }));
     }
+
+    private static void PrintServerStatus(JsonElement result)
+    {
+        var items = new List<(string Key, string Value)>
+        {
+            ("uptime", TimeSpan.FromSeconds(Math.Floor(result.GetProperty("uptimeSeconds").GetDouble())).ToString("c", CultureInfo.InvariantCulture)),
+            ("process", S(result, "processId")),
+            ("gc heap", Bytes(result, "gcHeapBytes")),
+            ("managed (now)", Bytes(result, "totalManagedBytes")),
+        };
+        if (result.TryGetProperty("retainedBytes", out _))
+        {
+            items.Add(("retained (after full GC)", Bytes(result, "retainedBytes")));
+        }
+
+        items.AddRange(
+        [
+            ("collections", $"gen0 {S(result, "gen0Collections")}, gen1 {S(result, "gen1Collections")}, gen2 {S(result, "gen2Collections")}"),
+            ("allocated (total)", Bytes(result, "totalAllocatedBytes")),
+            ("working set", Bytes(result, "workingSetBytes")),
+            ("threads", S(result, "threads")),
+        ]);
+        KeyValues(items);
+    }
+
+    private static string Bytes(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.TryGetInt64(out var bytes)
+            ? string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB ({bytes} bytes)")
+            : "-";
 
     private static string S(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) ? value.ValueKind switch

@@ -163,7 +163,7 @@ public sealed record TaskSettings
     public const string CurrentAggregationArithmetic = "fedagg-aggregation-v2";
 
     /// <summary>The protocol version these settings describe (docs/PROTOCOL.md).</summary>
-    public const string CurrentProtocolVersion = "1.4";
+    public const string CurrentProtocolVersion = "1.5";
 
     /// <summary>The most participants a round may have.</summary>
     public const int MaxParticipantsLimit = 1_000_000;

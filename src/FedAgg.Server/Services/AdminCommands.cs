@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using FedAgg.Core.Protocol;
 using FedAgg.Core.Rounds;
 using FedAgg.Server.Grains;
@@ -22,16 +24,22 @@ public sealed class AdminCommandException(ServiceStatus status, string message) 
 /// What a coordinator can do (the commands of <c>/fedagg/admin/1.0.0</c>), over the admin grain and the server. Results are
 /// JSON objects (camelCase); see <see cref="Names"/> for the commands and docs/PROTOCOL.md for their arguments.
 /// </summary>
-public sealed class AdminCommands(FedAggServer server, FedAggServerOptions options)
+/// <param name="server">The server the commands act on.</param>
+/// <param name="options">The server's options.</param>
+/// <param name="timeProvider">The clock <c>server.status</c> measures uptime with (default the system's); uptime counts from construction, which the server does as it starts.</param>
+public sealed class AdminCommands(FedAggServer server, FedAggServerOptions options, TimeProvider? timeProvider = null)
 {
     /// <summary>The commands, in the order the CLI lists them.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
         "task.create", "task.list", "task.show", "round.open", "round.close", "round.status",
-        "participant.allow", "participant.ban", "participant.list", "credits.show",
+        "participant.allow", "participant.ban", "participant.list", "credits.show", "server.status",
     ];
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
+
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly long _started = (timeProvider ?? TimeProvider.System).GetTimestamp();
 
     private IAdminGrain Admin => server.Grains.GetGrain<IAdminGrain>(AdminGrain.Key);
 
@@ -72,6 +80,7 @@ public sealed class AdminCommands(FedAggServer server, FedAggServerOptions optio
                     OptionalBool(args, "lift") ? null : OptionalString(args, "reason") ?? "banned by the coordinator").ConfigureAwait(false),
                 "participant.list" => await ListParticipantsAsync(RequireString(args, "taskId")).ConfigureAwait(false),
                 "credits.show" => await CreditsAsync(RequireString(args, "taskId"), cancellationToken).ConfigureAwait(false),
+                "server.status" => ServerStatus(OptionalBool(args, "collect")),
                 _ => throw new AdminCommandException(ServiceStatus.UnknownCommand, $"there is no command '{command}'; the commands are {string.Join(", ", Names)}"),
             };
             return JsonSerializer.Serialize(result, Json);
@@ -253,6 +262,49 @@ public sealed class AdminCommands(FedAggServer server, FedAggServerOptions optio
         };
     }
 
+    /// <summary>
+    /// <c>server.status</c>: the process's managed heap and resources, so a load test can tell GC heap sizing from
+    /// retention. The GC figures are read before the optional forced collection; <c>retainedBytes</c> (the live managed
+    /// bytes after a full, blocking collection) and <c>retainedLargeObjectBytes</c> (the part on the large- and
+    /// pinned-object heaps) only with <c>collect</c>, since that collection pauses the server.
+    /// </summary>
+    private ServerStatusResult ServerStatus(bool collect)
+    {
+        var info = GC.GetGCMemoryInfo();
+        var status = new ServerStatusResult
+        {
+            UptimeSeconds = Math.Round(_time.GetElapsedTime(_started).TotalSeconds, 3),
+            ProcessId = Environment.ProcessId,
+            GcHeapBytes = info.HeapSizeBytes,
+            TotalManagedBytes = GC.GetTotalMemory(forceFullCollection: false),
+            FragmentedBytes = info.FragmentedBytes,
+            CommittedBytes = info.TotalCommittedBytes,
+            Gen0Collections = GC.CollectionCount(0),
+            Gen1Collections = GC.CollectionCount(1),
+            Gen2Collections = GC.CollectionCount(2),
+            TotalAllocatedBytes = GC.GetTotalAllocatedBytes(precise: false),
+            WorkingSetBytes = Environment.WorkingSet,
+            Threads = CurrentThreads(),
+        };
+        if (!collect)
+        {
+            return status;
+        }
+
+        var retained = GC.GetTotalMemory(forceFullCollection: true);
+
+        // Large (≥ 85,000 bytes) and pinned objects are mostly pooled buffers that come and go in whole megabytes, which
+        // would drown growth of a few KiB per round; reported apart so a leak check can look at the small-object heap.
+        var full = GC.GetGCMemoryInfo(GCKind.FullBlocking).GenerationInfo;
+        return status with { RetainedBytes = retained, RetainedLargeObjectBytes = full.Length > 4 ? full[3].SizeAfterBytes + full[4].SizeAfterBytes : null };
+    }
+
+    private static int CurrentThreads()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.Threads.Count;
+    }
+
     private async Task<TaskInfo> RequireTaskAsync(string taskId) =>
         await server.Grains.GetGrain<ITaskGrain>(taskId).GetInfoAsync().ConfigureAwait(false) ?? throw new KeyNotFoundException($"there is no task '{taskId}'");
 
@@ -299,4 +351,52 @@ public sealed class AdminCommands(FedAggServer server, FedAggServerOptions optio
 
     private static bool OptionalBool(JsonElement args, string name) =>
         args.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
+}
+
+/// <summary>The result of <c>server.status</c> (docs/PROTOCOL.md, <c>/fedagg/admin/1.0.0</c>), serialized in camelCase.</summary>
+internal sealed record ServerStatusResult
+{
+    /// <summary>Seconds since the server started serving.</summary>
+    public double UptimeSeconds { get; init; }
+
+    /// <summary>The server's process id.</summary>
+    public int ProcessId { get; init; }
+
+    /// <summary>The GC heap's size at the last collection (<see cref="GCMemoryInfo.HeapSizeBytes"/>).</summary>
+    public long GcHeapBytes { get; init; }
+
+    /// <summary>Bytes the GC thinks are allocated now (<see cref="GC.GetTotalMemory"/> without a collection).</summary>
+    public long TotalManagedBytes { get; init; }
+
+    /// <summary>Free space inside the heap at the last collection.</summary>
+    public long FragmentedBytes { get; init; }
+
+    /// <summary>Memory the GC has committed.</summary>
+    public long CommittedBytes { get; init; }
+
+    /// <summary>Generation 0 collections so far.</summary>
+    public int Gen0Collections { get; init; }
+
+    /// <summary>Generation 1 collections so far.</summary>
+    public int Gen1Collections { get; init; }
+
+    /// <summary>Generation 2 (full) collections so far.</summary>
+    public int Gen2Collections { get; init; }
+
+    /// <summary>Bytes allocated since the process started.</summary>
+    public long TotalAllocatedBytes { get; init; }
+
+    /// <summary>The process's working set.</summary>
+    public long WorkingSetBytes { get; init; }
+
+    /// <summary>The process's threads.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Live managed bytes after a forced full collection; null unless <c>collect</c> was asked for.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? RetainedBytes { get; init; }
+
+    /// <summary>Of <see cref="RetainedBytes"/>, the large- and pinned-object heaps after that collection; null unless <c>collect</c> was asked for.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? RetainedLargeObjectBytes { get; init; }
 }
