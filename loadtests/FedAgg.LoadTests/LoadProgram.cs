@@ -20,6 +20,19 @@ public sealed record LoadOutcome(int ExitCode, string? ReportDirectory, LoadRepo
 /// </summary>
 public static class LoadProgram
 {
+    /// <summary>
+    /// The environment the rounds scenario gives its dev server unless the runner's environment sets these names: idle
+    /// grain activations collected after 1 s (checked every 250 ms) instead of 15 min. Short rounds run at 10–20 per
+    /// second here, so with the default age every round's grain would still be in memory at the end of a run, and with
+    /// 5 s the number waiting for the collector would still be climbing after 100 rounds: either would read as growth
+    /// per round. With 1 s about 20–40 idle activations wait at any time, from the warm-up on.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Value)> LeakHuntEnvironment { get; } =
+    [
+        ("FedAgg__Grains__Collection__CollectionAge", "00:00:01"),
+        ("FedAgg__Grains__Collection__CollectionQuantum", "00:00:00.250"),
+    ];
+
     /// <summary>Runs <paramref name="args"/>.</summary>
     /// <param name="args">The command line.</param>
     /// <param name="output">Live lines and the summary.</param>
@@ -48,13 +61,25 @@ public static class LoadProgram
             if (line.Dev)
             {
                 await output.WriteLineAsync($"starting fedagg server --dev ({line.SizeBytes / 4} elements, chain {(line.Chain ? "auto" : "none")})...").ConfigureAwait(false);
-                server = await DevServer.StartAsync(new DevServerOptions
+                var options = new DevServerOptions
                 {
                     Elements = checked((int)(line.SizeBytes / 4)),
                     Rule = line.Rule,
                     Chain = line.Chain,
                     DataDirectory = line.ServerData,
-                }, cancellationToken).ConfigureAwait(false);
+                };
+                if (line.Scenario == "rounds")
+                {
+                    foreach (var (name, value) in LeakHuntEnvironment)
+                    {
+                        if (Environment.GetEnvironmentVariable(name) is null)
+                        {
+                            options.Environment[name] = value;
+                        }
+                    }
+                }
+
+                server = await DevServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
                 await output.WriteLineAsync($"server {server.Address} (pid {server.Pid})").ConfigureAwait(false);
             }
         }
@@ -82,14 +107,50 @@ public static class LoadProgram
                 OnInterval = sampler.Sample,
             });
             sampler.Sample(TimeSpan.Zero);
-            var report = line.Scenario switch
+            await using var heap = coordinatorKey is null ? null : new ServerHeapMonitor(address, coordinatorKey);
+            var heapStarted = heap is not null && await StartHeapAsync(heap, errors, cancellationToken).ConfigureAwait(false);
+            using var periodic = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var heapLoop = Task.CompletedTask;
+            if (heapStarted && line.Scenario != "rounds")
             {
-                "submit" => await SubmitAsync(line, runner, address, coordinatorKey, cancellationToken).ConfigureAwait(false),
-                "model-download" => await ModelDownloadAsync(line, runner, address, cancellationToken).ConfigureAwait(false),
-                "handshake-storm" => await HandshakeStormAsync(line, runner, address, cancellationToken).ConfigureAwait(false),
-                "hostile-mix" => await HostileMixAsync(line, runner, address, coordinatorKey, server, cancellationToken).ConfigureAwait(false),
-                _ => await RoundsAsync(line, runner, address, coordinatorKey, sampler, cancellationToken).ConfigureAwait(false),
-            };
+                await heap!.SampleAsync(0, collect: true, cancellationToken).ConfigureAwait(false);
+                if (line.HeapInterval > TimeSpan.Zero)
+                {
+                    heapLoop = heap.RunPeriodicAsync(line.HeapInterval, collect: false, static () => 0, periodic.Token);
+                }
+            }
+
+            LoadReport report;
+            try
+            {
+                report = line.Scenario switch
+                {
+                    "submit" => await SubmitAsync(line, runner, address, coordinatorKey, cancellationToken).ConfigureAwait(false),
+                    "model-download" => await ModelDownloadAsync(line, runner, address, cancellationToken).ConfigureAwait(false),
+                    "handshake-storm" => await HandshakeStormAsync(line, runner, address, cancellationToken).ConfigureAwait(false),
+                    "hostile-mix" => await HostileMixAsync(line, runner, address, coordinatorKey, server, cancellationToken).ConfigureAwait(false),
+                    _ => await RoundsAsync(line, runner, address, coordinatorKey, sampler, heapStarted ? heap : null, server?.DataDirectory, cancellationToken).ConfigureAwait(false),
+                };
+            }
+            finally
+            {
+                await periodic.CancelAsync().ConfigureAwait(false);
+                await heapLoop.ConfigureAwait(false);
+            }
+
+            if (heapStarted && line.Scenario != "rounds")
+            {
+                await heap!.SampleAsync(0, collect: true, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (heap is not null)
+            {
+                report.HeapSamples = heap.Samples;
+                if (heap.Failures > 0)
+                {
+                    report.Notes.Add($"server.status failed {heap.Failures} times (last: {heap.LastError}); the heap figures miss those samples.");
+                }
+            }
 
             report.Samples = sampler.Samples;
             report.Settings.Insert(0, new("command", "fedagg-load " + string.Join(' ', line.Arguments)));
@@ -187,10 +248,11 @@ public static class LoadProgram
 
     private static async Task<LoadReport> HandshakeStormAsync(LoadCommandLine line, ScenarioRunner runner, Multiaddress address, CancellationToken cancellationToken)
     {
-        var workload = new HandshakeStormWorkload(address);
+        await using var workload = new HandshakeStormWorkload(address);
         var result = await runner.RunAsync([Build(line, "handshake-storm", workload.Steps())], cancellationToken).ConfigureAwait(false);
         var report = new LoadReport("fedagg-load handshake-storm", result);
         report.Settings.Add(new("load", result.Scenarios[0].Load));
+        report.Settings.Add(new("peers", $"{workload.PeersCreated} distinct identities, each reused only after its connection closed"));
         var close = result.Scenario("handshake-storm").Step("close");
         var failed = result.Scenarios[0].Steps.Sum(static s => s.Failed);
         AddTargets(report, ("≥ 500 handshakes/s with no errors", $"{close.OkPerSecond:0.0}/s completed, {failed} failed", close.OkPerSecond >= 500 && failed == 0));
@@ -245,8 +307,23 @@ public static class LoadProgram
         }
     }
 
+    private static async Task<bool> StartHeapAsync(ServerHeapMonitor heap, TextWriter errors, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await heap.StartAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is Libp2pException or IOException or Core.Identity.KeyFileException or Client.FedAggProtocolException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            await errors.WriteLineAsync($"fedagg-load: no server.status samples (the coordinator could not connect: {e.Message.Split('\n')[0]})").ConfigureAwait(false);
+            return false;
+        }
+    }
+
     private static async Task<LoadReport> RoundsAsync(
-        LoadCommandLine line, ScenarioRunner runner, Multiaddress address, string? coordinatorKey, ProcessSampler sampler, CancellationToken cancellationToken)
+        LoadCommandLine line, ScenarioRunner runner, Multiaddress address, string? coordinatorKey, ProcessSampler sampler, ServerHeapMonitor? heap, string? dataDirectory,
+        CancellationToken cancellationToken)
     {
         if (coordinatorKey is null)
         {
@@ -257,8 +334,25 @@ public static class LoadProgram
         await using (workload.ConfigureAwait(false))
         {
             await workload.InitAsync(cancellationToken).ConfigureAwait(false);
+            var firstRound = (long)workload.BaseModel.OpenRound;
+            if (heap is not null)
+            {
+                await heap.SampleAsync(firstRound - 1, collect: true, cancellationToken).ConfigureAwait(false);
+                if (line.HeapEvery > 0)
+                {
+                    workload.BetweenRounds = (round, token) => (long)round % line.HeapEvery == 0
+                        ? heap.SampleAsync((long)round, collect: true, token)
+                        : Task.CompletedTask;
+                }
+            }
+
             var result = await runner.RunAsync([Build(line, "rounds", workload.Steps(), maxIterations: (long)line.Rounds * line.Peers)], cancellationToken).ConfigureAwait(false);
             var check = await workload.FinishAsync(cancellationToken).ConfigureAwait(false);
+            if (heap is not null)
+            {
+                await heap.SampleAsync(workload.Rounds.Count == 0 ? firstRound - 1 : (long)workload.Rounds.Max(static r => r.Round), collect: true, cancellationToken).ConfigureAwait(false);
+            }
+
             var report = new LoadReport("fedagg-load rounds", result);
             AddWorkloadSettings(report, line, workload);
             AddManifestCheck(report, check, workload);
@@ -278,11 +372,83 @@ public static class LoadProgram
                 ["open handles (max)", LoadReport.Num(handleGrowth, "+0;-0")],
             ]));
             var flat = !double.IsNaN(rssGrowth) && rssGrowth <= 0.10 && threadGrowth <= 4 && handleGrowth <= 16;
+            var heapTarget = AddHeapCheck(report, line, workload, heap, dataDirectory);
             AddTargets(report,
                 ($"{line.Rounds} rounds published", $"{rounds.Count}", rounds.Count >= line.Rounds),
-                ("flat memory, threads, handles", $"RSS {rssGrowth * 100:+0.0;-0.0} %, threads {threadGrowth:+0;-0}, handles {handleGrowth:+0;-0} (limits +10 %, +4, +16)", flat));
+                ("flat memory, threads, handles", $"RSS {rssGrowth * 100:+0.0;-0.0} %, threads {threadGrowth:+0;-0}, handles {handleGrowth:+0;-0} (limits +10 %, +4, +16)", flat),
+                heapTarget);
             return report;
         }
+    }
+
+    /// <summary>
+    /// Rounds past the warm-up a run needs before the retained-heap check counts: measured here, the small-object heap
+    /// grows 6–7 KB per round for 130–260 rounds and then drops by about 1.2 MB at once, so a shorter window sees only the
+    /// climb (about 1 KB per round above design over 150 rounds) and a longer one the whole cycle.
+    /// </summary>
+    public const int HeapCheckMinRounds = 300;
+
+    /// <summary>The retained managed heap's growth per round beyond what the server keeps per round by design, in bytes, that still counts as flat.</summary>
+    public const double RetainedGrowthBoundBytesPerRound = 1024;
+
+    /// <summary>
+    /// The rounds check on the retained heap: the small-object heap's growth per round from the warm-up on (least-squares
+    /// slope over the samples taken with a forced collection; the large-object heap's pooled buffers, which come and go
+    /// by the megabyte, are reported apart), less <see cref="ByDesignRetention.BytesPerRound"/>, must stay under
+    /// <see cref="RetainedGrowthBoundBytesPerRound"/>. Added as a check (it sets the exit code) only when the run has at
+    /// least <see cref="HeapCheckMinRounds"/> rounds past the warm-up; a note and the target row otherwise.
+    /// </summary>
+    private static (string Target, string Measured, bool Met) AddHeapCheck(LoadReport report, LoadCommandLine line, SubmitWorkload workload, ServerHeapMonitor? heap, string? dataDirectory)
+    {
+        const string Target = "flat retained small-object heap (after full GC)";
+        if (heap is null)
+        {
+            return (Target, "not measured (no server.status samples)", false);
+        }
+
+        var samples = heap.Samples;
+        var growth = HeapGrowth.Compute(samples, line.HeapWarmupRounds);
+        if (growth is null)
+        {
+            report.Notes.Add($"Retained heap: too few samples past the {line.HeapWarmupRounds}-round warm-up to measure growth per round ({samples.Count} samples).");
+            return (Target, "too few rounds past the warm-up", false);
+        }
+
+        var rounds = workload.Rounds.Where(r => (long)r.Round > growth.BaselineRound && (long)r.Round <= growth.EndRound).ToList();
+        var updatesPerRound = rounds.Count == 0 ? line.Peers : rounds.Average(static r => r.Updates);
+        var preimage = Core.Updates.UpdatePreimage.FixedLength + System.Text.Encoding.UTF8.GetByteCount(workload.TaskId);
+        var byDesign = ByDesignRetention.BytesPerRound(updatesPerRound, preimage, (dataDirectory ?? new string('x', 64)).Length, creditChars: 4);
+        var excess = growth.SlopeBytesPerRound - byDesign;
+        var passed = excess < RetainedGrowthBoundBytesPerRound;
+        var first = samples.First(static s => s.RetainedBytes is not null);
+        var last = samples.Last(static s => s.RetainedBytes is not null);
+        var baseline = samples.First(s => s.RetainedSmallObjectBytes is not null && s.Round == growth.BaselineRound);
+        var span = Math.Max(1, growth.EndRound - growth.BaselineRound);
+        report.Tables.Add(new ReportTable("Server memory over the run: RSS and retained managed heap", ["measure", "start", $"round {growth.BaselineRound} (after warm-up)", $"end (round {growth.EndRound})", "per round after warm-up"],
+        [
+            ["retained small-object heap (after full GC), MB", Mb(first.RetainedSmallObjectBytes), Mb(growth.BaselineBytes), Mb(growth.EndBytes), $"{growth.SlopeBytesPerRound:0} B (slope), {growth.EndpointBytesPerRound:0} B (endpoints)"],
+            ["retained large/pinned-object heap, MB", Mb(first.RetainedLargeObjectBytes), Mb(baseline.RetainedLargeObjectBytes), Mb(last.RetainedLargeObjectBytes), $"{((last.RetainedLargeObjectBytes ?? 0) - (baseline.RetainedLargeObjectBytes ?? 0)) / (double)span:0} B (endpoints)"],
+            ["retained managed heap in all, MB", Mb(first.RetainedBytes), Mb(baseline.RetainedBytes), Mb(last.RetainedBytes), $"{((last.RetainedBytes ?? 0) - (baseline.RetainedBytes ?? 0)) / (double)span:0} B (endpoints)"],
+            ["GC heap at last collection, MB", Mb(first.GcHeapBytes), Mb(baseline.GcHeapBytes), Mb(last.GcHeapBytes), $"{(last.GcHeapBytes - baseline.GcHeapBytes) / (double)span:0} B (endpoints)"],
+            ["server working set (RSS), MB", Mb(first.WorkingSetBytes), Mb(baseline.WorkingSetBytes), Mb(last.WorkingSetBytes), $"{(last.WorkingSetBytes - baseline.WorkingSetBytes) / (double)span:0} B (endpoints)"],
+            ["gen2 collections (forced ones included)", LoadReport.Int(first.Gen2Collections), LoadReport.Int(baseline.Gen2Collections), LoadReport.Int(last.Gen2Collections), ""],
+            ["kept by design (journal index, credit history, model list)", "", "", "", $"{byDesign:0} B ({updatesPerRound:0.#} updates per round)"],
+            ["small-object growth beyond design", "", "", "", $"{excess:0} B (bound {RetainedGrowthBoundBytesPerRound:0} B)"],
+        ]));
+        var detail = $"retained small-object heap {Mb(growth.BaselineBytes)} MB at round {growth.BaselineRound} → {Mb(growth.EndBytes)} MB at round {growth.EndRound}: {growth.SlopeBytesPerRound:0} B/round " +
+            $"(least squares over {growth.Samples} samples); by design {byDesign:0} B/round; beyond design {excess:0} B/round (bound < {RetainedGrowthBoundBytesPerRound:0})";
+        if (growth.EndRound - growth.BaselineRound >= HeapCheckMinRounds)
+        {
+            report.Checks.Add(new ReportCheck("retained managed heap flat (small-object growth per round beyond design < 1 KiB)", passed, detail));
+        }
+        else
+        {
+            report.Notes.Add($"Retained heap (not an exit-code check: fewer than {HeapCheckMinRounds} rounds past the warm-up): {detail}.");
+        }
+
+        return (Target, $"{excess:+0;-0} B/round beyond the {byDesign:0} B/round kept by design (slope {growth.SlopeBytesPerRound:0} B/round)", passed);
+
+        static string Mb(long? bytes) => bytes is { } b ? LoadReport.Num(b / 1e6, "0.000") : "";
     }
 
     /// <summary>Relative change of median RSS, and absolute change of max threads and handles, from the run's second quarter to its last.</summary>

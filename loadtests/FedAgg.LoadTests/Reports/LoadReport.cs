@@ -62,6 +62,15 @@ public sealed class LoadReport
     /// <summary>Process samples (CPU split, memory, threads, handles).</summary>
     public IReadOnlyList<ResourceSample> Samples { get; set; } = [];
 
+    /// <summary>The server's managed heap over the run (<c>server.status</c>; only with the coordinator's key).</summary>
+    public IReadOnlyList<HeapSample> HeapSamples { get; set; } = [];
+
+    /// <summary>The columns of resources.csv: the /proc samples, then the managed-heap samples (process <c>server-heap</c>).</summary>
+    public static IReadOnlyList<string> ResourceHeaders { get; } =
+    [
+        "at_s", "process", "cpu_cores", "cpu_seconds", "rss_bytes", "threads", "handles", "round", "gc_heap_bytes", "retained_bytes", "gen0", "gen1", "gen2", "allocated_bytes", "retained_large_object_bytes",
+    ];
+
     /// <summary>Whether every check passed and no step failed (except reasons in <paramref name="expectedFailures"/>).</summary>
     /// <param name="expectedFailures">Failure reasons that do not count (e.g. hostile steps' expected outcomes); none by default.</param>
     /// <returns>The verdict.</returns>
@@ -98,13 +107,29 @@ public sealed class LoadReport
                 i.Scenario, i.Step, Num(i.End.TotalSeconds), Num(i.Length.TotalSeconds), Int(i.Ok), Int(i.Failed), Num(i.OkPerSecond, "0.0"),
                 Num(i.P50Ms), Num(i.P99Ms), Num(i.MaxMs), Int(i.BytesSent), Int(i.BytesReceived),
             ])), cancellationToken).ConfigureAwait(false);
-        await AtomicFile.WriteAllTextAsync(Path.Combine(directory, "resources.csv"), CsvWriter.Render(
-            ["at_s", "process", "cpu_cores", "cpu_seconds", "rss_bytes", "threads", "handles"],
-            Samples.Select(static s => (IReadOnlyList<string>)
-            [
-                Num(s.At.TotalSeconds), s.Process, Num(s.CpuCores, "0.000"), Num(s.CpuSeconds), Int(s.RssBytes), Int(s.Threads), Int(s.Handles),
-            ])), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllTextAsync(Path.Combine(directory, "resources.csv"), CsvWriter.Render(ResourceHeaders, ResourceCsvRows()), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The rows of resources.csv in time order: a /proc sample per process per second (the heap columns empty), and a
+    /// <c>server-heap</c> row per <c>server.status</c> sample (rss_bytes is the server's working set; retained_bytes is
+    /// empty when no collection was forced; cpu and handles empty).
+    /// </summary>
+    /// <returns>The rows.</returns>
+    public IReadOnlyList<IReadOnlyList<string>> ResourceCsvRows() =>
+    [
+        .. Samples.Select(static s => (At: s.At, Row: (IReadOnlyList<string>)
+            [
+                Num(s.At.TotalSeconds), s.Process, Num(s.CpuCores, "0.000"), Num(s.CpuSeconds), Int(s.RssBytes), Int(s.Threads), Int(s.Handles), "", "", "", "", "", "", "", "",
+            ]))
+            .Concat(HeapSamples.Select(static h => (At: h.At, Row: (IReadOnlyList<string>)
+            [
+                Num(h.At.TotalSeconds), "server-heap", "", "", Int(h.WorkingSetBytes), Int(h.Threads), "", Int(h.Round), Int(h.GcHeapBytes),
+                h.RetainedBytes is { } retained ? Int(retained) : "", Int(h.Gen0Collections), Int(h.Gen1Collections), Int(h.Gen2Collections), Int(h.TotalAllocatedBytes), h.RetainedLargeObjectBytes is { } large ? Int(large) : "",
+            ])))
+            .OrderBy(static r => r.At)
+            .Select(static r => r.Row),
+    ];
 
     /// <summary>The CPU split over the run: CPU seconds per tracked process and the machine, and the average cores each used.</summary>
     /// <returns>Rows of (process, cpu seconds, average cores, peak RSS MB, peak threads, peak handles).</returns>
@@ -170,6 +195,12 @@ public sealed class LoadReport
         {
             text.AppendLine("## Resources (CPU split)").AppendLine();
             text.AppendLine(MarkdownTable.Render(["process", "cpu_s", "avg_cores", "peak_rss_mb", "peak_threads", "peak_handles"], ResourceRows()));
+        }
+
+        if (HeapSamples.Count > 0)
+        {
+            text.AppendLine("## Server managed heap (server.status)").AppendLine();
+            text.AppendLine(MarkdownTable.Render(HeapHeaders, HeapRows()));
         }
 
         foreach (var note in Notes)
@@ -238,12 +269,58 @@ public sealed class LoadReport
                 [.. processes.Select(static g => new ChartSeries(g.Key, [.. g.Select(static s => s.At.TotalSeconds)], [.. g.Select(static s => (double)s.Handles)]))]) { YMin = 0 });
         }
 
+        if (HeapSamples.Count > 0)
+        {
+            html.Heading("Server managed heap").Table(HeapHeaders, HeapRows());
+            var retained = HeapSamples.Where(static h => h.RetainedBytes is not null).ToList();
+            List<ChartSeries> series =
+            [
+                new("GC heap (at last GC)", [.. HeapSamples.Select(static h => h.At.TotalSeconds)], [.. HeapSamples.Select(static h => h.GcHeapBytes / 1e6)]),
+                new("working set", [.. HeapSamples.Select(static h => h.At.TotalSeconds)], [.. HeapSamples.Select(static h => h.WorkingSetBytes / 1e6)]),
+            ];
+            if (retained.Count > 0)
+            {
+                series.Add(new("retained (after full GC)", [.. retained.Select(static h => h.At.TotalSeconds)], [.. retained.Select(static h => h.RetainedBytes!.Value / 1e6)]));
+                series.Add(new("retained, small-object heap", [.. retained.Select(static h => h.At.TotalSeconds)], [.. retained.Select(static h => h.RetainedSmallObjectBytes!.Value / 1e6)]));
+            }
+
+            html.Chart(new LineChart("Server managed heap", "seconds", "MB", series) { YMin = 0 });
+            if (retained.Any(static h => h.Round > 0))
+            {
+                html.Chart(new LineChart("Server retained heap per round", "round", "MB",
+                    [
+                        new ChartSeries("retained (after full GC)", [.. retained.Select(static h => (double)h.Round)], [.. retained.Select(static h => h.RetainedBytes!.Value / 1e6)]),
+                        new ChartSeries("retained, small-object heap", [.. retained.Select(static h => (double)h.Round)], [.. retained.Select(static h => h.RetainedSmallObjectBytes!.Value / 1e6)]),
+                    ]) { YMin = 0 });
+            }
+        }
+
         foreach (var note in Notes)
         {
             html.Paragraph(note);
         }
 
         return html.Render();
+    }
+
+    /// <summary>The managed-heap table's columns.</summary>
+    public static IReadOnlyList<string> HeapHeaders { get; } = ["at_s", "round", "gc_heap_mb", "retained_mb", "retained_soh_mb", "working_set_mb", "gen0", "gen1", "gen2", "allocated_mb", "threads"];
+
+    /// <summary>The managed-heap table: every sample when there are at most 40, else 40 spread evenly (the first and last included).</summary>
+    /// <returns>The rows.</returns>
+    public IReadOnlyList<IReadOnlyList<string>> HeapRows()
+    {
+        const int MaxRows = 40;
+        var count = HeapSamples.Count;
+        var picked = count <= MaxRows ? Enumerable.Range(0, count) : Enumerable.Range(0, MaxRows).Select(i => (int)Math.Round(i * (count - 1) / (double)(MaxRows - 1))).Distinct();
+        return
+        [
+            .. picked.Select(i => HeapSamples[i]).Select(static h => (IReadOnlyList<string>)
+            [
+                Num(h.At.TotalSeconds, "0.0"), Int(h.Round), Num(h.GcHeapBytes / 1e6), h.RetainedBytes is { } r ? Num(r / 1e6, "0.000") : "", h.RetainedSmallObjectBytes is { } soh ? Num(soh / 1e6, "0.000") : "", Num(h.WorkingSetBytes / 1e6, "0.0"),
+                Int(h.Gen0Collections), Int(h.Gen1Collections), Int(h.Gen2Collections), Num(h.TotalAllocatedBytes / 1e6, "0.0"), Int(h.Threads),
+            ]),
+        ];
     }
 
     private List<IReadOnlyList<string>> FailureRows() =>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FedAgg.Client;
 using FedAgg.Core.Identity;
 using FedAgg.Core.Protocol;
@@ -79,13 +80,20 @@ public sealed class ModelDownloadWorkload : IAsyncDisposable
 }
 
 /// <summary>
-/// <c>handshake-storm</c>: each iteration is a new peer (own Ed25519 key, own host) that dials the server (TCP, multistream,
-/// Noise, Yamux: step <c>connect</c>), waits for the server's identify (step <c>identify</c>) and closes (step <c>close</c>).
+/// <c>handshake-storm</c>: each iteration dials the server from a peer with no connection to it (TCP, multistream, Noise
+/// XX, Yamux: step <c>connect</c>), waits for the server's identify (step <c>identify</c>) and closes (step <c>close</c>).
+/// Peers (own Ed25519 identity, own host and Noise static key) come from a pool and go back to it once closed, as real
+/// peers exist before they connect: making a fresh identity per iteration cost the runner about a quarter of a
+/// handshake's CPU on the machine it shares with the server, and measured key generation rather than the server. The
+/// pool grows to the highest concurrency; every dial is still a full handshake, since a peer is reused only after its
+/// connection has closed.
 /// </summary>
-public sealed class HandshakeStormWorkload
+public sealed class HandshakeStormWorkload : IAsyncDisposable
 {
     private static readonly TimeSpan IdentifyTimeout = TimeSpan.FromSeconds(10);
     private readonly Multiaddress _server;
+    private readonly ConcurrentQueue<Peer> _idle = new();
+    private readonly ConcurrentBag<Peer> _all = [];
 
     /// <summary>Creates the workload.</summary>
     /// <param name="server">The server (with <c>/p2p/…</c>, checked by the handshake).</param>
@@ -95,24 +103,30 @@ public sealed class HandshakeStormWorkload
         _server = server;
     }
 
+    /// <summary>How many distinct peers the run has made.</summary>
+    public int PeersCreated => _all.Count;
+
     /// <summary>The steps: <c>connect</c>, <c>identify</c>, <c>close</c>.</summary>
     /// <returns>The steps.</returns>
     public Step[] Steps() =>
     [
         new Step("connect", async context =>
         {
-            var key = Ed25519PrivateKey.Generate();
-            var host = new Libp2pHost(key, new Libp2pHostOptions { KeepAliveInterval = null });
-            context.Items["key"] = key;
-            context.Items["host"] = host;
+            if (!_idle.TryDequeue(out var peer))
+            {
+                peer = new Peer();
+                _all.Add(peer);
+            }
+
+            context.Items["peer"] = peer;
             try
             {
-                context.Items["connection"] = await host.DialAsync(_server, context.CancellationToken).ConfigureAwait(false);
+                context.Items["connection"] = await peer.Host.DialAsync(_server, context.CancellationToken).ConfigureAwait(false);
                 return StepResult.Ok();
             }
             catch
             {
-                await CleanUpAsync(context).ConfigureAwait(false);
+                await CleanUpAsync(context, reuse: false).ConfigureAwait(false);
                 throw;
             }
         }),
@@ -126,34 +140,57 @@ public sealed class HandshakeStormWorkload
             }
             catch
             {
-                await CleanUpAsync(context).ConfigureAwait(false);
+                await CleanUpAsync(context, reuse: false).ConfigureAwait(false);
                 throw;
             }
         }),
         new Step("close", async context =>
         {
-            await CleanUpAsync(context).ConfigureAwait(false);
+            await CleanUpAsync(context, reuse: true).ConfigureAwait(false);
             return StepResult.Ok();
         }),
     ];
 
-    private static async Task CleanUpAsync(StepContext context)
+    /// <summary>Stops every peer's host.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _idle.Clear();
+        foreach (var peer in _all)
+        {
+            await peer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task CleanUpAsync(StepContext context, bool reuse)
     {
         if (context.Items.TryGetValue("connection", out var c) && c is Libp2pConnection connection)
         {
             await connection.CloseAsync().ConfigureAwait(false);
         }
 
-        if (context.Items.TryGetValue("host", out var h) && h is Libp2pHost host)
+        // A peer whose iteration failed is not reused (its host may hold a half-made connection); DisposeAsync stops it.
+        if (reuse && context.Items.TryGetValue("peer", out var p) && p is Peer peer)
         {
-            await host.DisposeAsync().ConfigureAwait(false);
-        }
-
-        if (context.Items.TryGetValue("key", out var k) && k is Ed25519PrivateKey key)
-        {
-            key.Dispose();
+            _idle.Enqueue(peer);
         }
 
         context.Items.Clear();
+    }
+
+    private sealed class Peer : IAsyncDisposable
+    {
+        private readonly Ed25519PrivateKey _key = Ed25519PrivateKey.Generate();
+
+        // The binding cache spares the runner re-verifying the server's static-key signature on every dial: it always
+        // dials the same server. The server verifies every peer's signature (its cache is off).
+        public Peer() => Host = new Libp2pHost(_key, new Libp2pHostOptions { KeepAliveInterval = null, VerifiedBindingCacheSize = 4 });
+
+        public Libp2pHost Host { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Host.DisposeAsync().ConfigureAwait(false);
+            _key.Dispose();
+        }
     }
 }

@@ -60,6 +60,7 @@ public sealed class SubmitWorkload : IAsyncDisposable
     private FedAggClient? _coordinator;
     private volatile ModelResponse _base = null!;
     private byte[] _template = [];
+    private UniquePayloadSource? _payloads;
     private int _doneInRound;
     private long _counter;
     private Task _rollover = Task.CompletedTask;
@@ -82,6 +83,9 @@ public sealed class SubmitWorkload : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>The task the participants submit to.</summary>
+    public string TaskId => _taskId;
+
     /// <summary>Whether rounds are closed and re-opened (a coordinator key was given).</summary>
     public bool RollsRounds => _coordinatorKeyFile is not null;
 
@@ -96,6 +100,13 @@ public sealed class SubmitWorkload : IAsyncDisposable
 
     /// <summary>Rounds published so far.</summary>
     public IReadOnlyList<RoundTiming> Rounds => [.. _rounds];
+
+    /// <summary>
+    /// Awaited after a round is published and the next one is open, before the participants go again: a quiet point
+    /// (no upload in flight) for measurements such as the server's retained heap. Its argument is the published round;
+    /// its time counts in the next round's <c>acquire</c> latency, not in the round timings.
+    /// </summary>
+    public Func<ulong, CancellationToken, Task>? BetweenRounds { get; set; }
 
     /// <summary>Connects the participants (16 at a time) and the coordinator, and fetches the model.</summary>
     /// <param name="cancellationToken">Cancels the connects.</param>
@@ -153,12 +164,15 @@ public sealed class SubmitWorkload : IAsyncDisposable
 
         _base = model.Response;
         _template = new byte[checked((int)(model.Response.NumElements * 4))];
+
         var random = new Random(7);
         var values = MemoryMarshal.Cast<byte, float>(_template.AsSpan());
         for (var i = 0; i < values.Length; i++)
         {
             values[i] = (float)((random.NextDouble() - 0.5) * 1e-3);
         }
+
+        _payloads = new UniquePayloadSource(_template, _participants.Count);
 
         foreach (var participant in _participants)
         {
@@ -213,10 +227,11 @@ public sealed class SubmitWorkload : IAsyncDisposable
         }
 
         _coordinatorKey?.Dispose();
+        _payloads?.Dispose();
     }
 
     /// <summary>Builds a signed request for <paramref name="payload"/> against the open round's model.</summary>
-    internal SubmitRequest CreateRequest(Ed25519PrivateKey key, ReadOnlySpan<byte> payload, ModelResponse model, ulong? elements = null) =>
+    internal SubmitRequest CreateRequest(Ed25519PrivateKey key, ReadOnlySpan<byte> payload, ModelResponse model, ulong? elements = null, byte[]? payloadSha256 = null) =>
         SubmitRequest.Create(new UpdatePreimage
         {
             ChainId = model.ChainId,
@@ -226,7 +241,7 @@ public sealed class SubmitWorkload : IAsyncDisposable
             BaseModelHash = model.ModelHash,
             Codec = PayloadCodec.Float32,
             NumElements = elements ?? (ulong)(payload.Length / 4),
-            PayloadSha256 = SHA256.HashData(payload),
+            PayloadSha256 = payloadSha256 ?? SHA256.HashData(payload),
             NumSamples = 1,
             Nonce = RandomNumberGenerator.GetBytes(16),
             ExpiresUnixMs = (ulong)_time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds(),
@@ -255,12 +270,14 @@ public sealed class SubmitWorkload : IAsyncDisposable
     private async ValueTask<StepResult> SubmitAsync(Participant participant, CancellationToken cancellationToken)
     {
         var model = _base;
-        var buffer = RentPayload(out var length);
+        // The participant's own buffer: it has one upload at a time.
+        var (payload, sha256) = _payloads!.Next(participant.Index);
+        var length = payload.Length;
         var requeue = true;
         try
         {
-            var request = CreateRequest(participant.Key, buffer.AsSpan(0, length), model);
-            var outcome = await participant.Client.SubmitAsync(request, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            var request = CreateRequest(participant.Key, payload, model, payloadSha256: sha256);
+            var outcome = await participant.Client.SubmitAsync(request, payload, cancellationToken).ConfigureAwait(false);
             var sent = length + request.Encode().Length;
             if (outcome.Receipt.IsStored)
             {
@@ -281,7 +298,6 @@ public sealed class SubmitWorkload : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             if (requeue)
             {
                 _available.Writer.TryWrite(participant);
@@ -352,6 +368,11 @@ public sealed class SubmitWorkload : IAsyncDisposable
             }
 
             nextMs = (watch.Elapsed - opened).TotalMilliseconds;
+            if (BetweenRounds is { } between)
+            {
+                await between(round, timeout.Token).ConfigureAwait(false);
+            }
+
             foreach (var participant in _participants)
             {
                 _available.Writer.TryWrite(participant);

@@ -26,6 +26,11 @@ public sealed class LoadReportTests : IDisposable
                 new ResourceSample(TimeSpan.FromSeconds(1), "server", 0.5, 0.5, 2_000_000, 12, 25),
             ],
         };
+        report.HeapSamples =
+        [
+            new HeapSample(TimeSpan.FromSeconds(0.5), 0, 100, 200, 3_000_000, 1, 1, 1, 5_000, 90_000_000, 20, 1_000_000),
+            new HeapSample(TimeSpan.FromSeconds(1.5), 10, 150, 250, null, 2, 1, 1, 9_000, 91_000_000, 21),
+        ];
         report.Settings.Add(new("peers", "3"));
         report.Checks.Add(new ReportCheck("manifest", true, "50/50"));
         report.Tables.Add(new ReportTable("Extra", ["x", "y"], [["1", "2"]]));
@@ -50,7 +55,14 @@ public sealed class LoadReportTests : IDisposable
 
         var intervals = Csv(Path.Combine(_directory, "intervals.csv"));
         Assert.Equal(50, intervals.Skip(1).Where(static r => r[1] == "a").Sum(static r => long.Parse(r[4], System.Globalization.CultureInfo.InvariantCulture)));
-        Assert.Equal(3, Csv(Path.Combine(_directory, "resources.csv")).Count);
+        var resources = Csv(Path.Combine(_directory, "resources.csv"));
+        Assert.Equal(LoadReport.ResourceHeaders, resources[0]);
+        Assert.Equal(5, resources.Count); // two /proc samples and two heap samples, in time order
+        Assert.Equal(["0.00 server", "0.50 server-heap", "1.00 server", "1.50 server-heap"], resources.Skip(1).Select(static r => $"{r[0]} {r[1]}"));
+        var heapRows = resources.Where(static r => r[1] == "server-heap").ToList();
+        Assert.Equal(["0.50", "server-heap", "", "", "90000000", "20", "", "0", "100", "3000000", "1", "1", "1", "5000", "1000000"], heapRows[0]);
+        Assert.Equal("", heapRows[1][9]); // no forced collection: no retained figure
+        Assert.Equal("10", heapRows[1][7]);
 
         var markdown = await File.ReadAllTextAsync(Path.Combine(_directory, "report.md"));
         Assert.Contains("| r        | b    |", markdown, StringComparison.Ordinal);
@@ -58,7 +70,9 @@ public sealed class LoadReportTests : IDisposable
         Assert.Contains("## Extra", markdown, StringComparison.Ordinal);
         var html = await File.ReadAllTextAsync(Path.Combine(_directory, "report.html"));
         Assert.StartsWith("<!DOCTYPE html>", html, StringComparison.OrdinalIgnoreCase);
-        Assert.True(html.Split("<svg").Length - 1 >= 5, "expected the over-time, percentile and resource charts");
+        Assert.True(html.Split("<svg").Length - 1 >= 7, "expected the over-time, percentile, resource and managed-heap charts");
+        Assert.Contains("Server managed heap", html, StringComparison.Ordinal);
+        Assert.Contains("## Server managed heap (server.status)", markdown, StringComparison.Ordinal);
         Assert.True(report.Passed("status:Busy"));
         Assert.False(report.Passed());
     }

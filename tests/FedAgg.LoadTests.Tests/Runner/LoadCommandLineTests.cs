@@ -24,6 +24,19 @@ public class LoadCommandLineTests
         Assert.True(line.Chain);
         Assert.Equal(200, line.Rounds);
         Assert.Equal(6, Assert.IsType<KeepConstantSimulation>(line.Load).Copies);
+        Assert.Equal(10, line.HeapEvery);
+        Assert.Equal(50, line.HeapWarmupRounds);
+        Assert.Equal(TimeSpan.FromSeconds(5), line.HeapInterval);
+    }
+
+    [Fact]
+    public void Parse_HeapOptions_AreRead()
+    {
+        var line = LoadCommandLine.Parse(["rounds", "--dev", "--heap-every", "0", "--heap-warmup", "7", "--heap-interval", "250ms"]);
+        Assert.Equal(0, line.HeapEvery);
+        Assert.Equal(7, line.HeapWarmupRounds);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), line.HeapInterval);
+        Assert.Throws<FormatException>(() => LoadCommandLine.Parse(["rounds", "--dev", "--heap-every", "-1"]));
     }
 
     [Fact]

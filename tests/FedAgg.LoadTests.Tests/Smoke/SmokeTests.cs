@@ -80,11 +80,28 @@ public sealed class SmokeTests : IDisposable
     [Fact]
     public async Task Rounds_FiveRoundsOnTheChain_EachPublishedAnchoredAndComplete()
     {
-        var report = await RunAsync("rounds", "--rounds", "5", "--peers", "3", "--size", "4KiB", "--chain", "auto");
+        var report = await RunAsync("rounds", "--rounds", "5", "--peers", "3", "--size", "4KiB", "--chain", "auto", "--heap-every", "5");
 
         Assert.Equal(15, report.Result.Scenario("rounds").Step("submit").Ok);
         Assert.Contains(report.Checks, static c => c.Name == "every round anchored" && c.Passed && c.Detail.StartsWith("5/5", StringComparison.Ordinal));
         Assert.Contains(report.Tables, static t => t.Title == "Server resources, second quarter of the run vs last quarter");
+
+        // server.status with a forced collection before round 1, after round 5 (--heap-every 5) and at the end.
+        Assert.Equal([0L, 5, 5], report.HeapSamples.Select(static h => h.Round));
+        Assert.All(report.HeapSamples, static h => Assert.True(h.RetainedBytes > 0 && h.RetainedSmallObjectBytes > 0 && h.WorkingSetBytes > h.RetainedBytes, h.ToString()));
+        Assert.True(report.HeapSamples[^1].Gen2Collections > report.HeapSamples[0].Gen2Collections);
+        Assert.Contains(report.Notes, static n => n.StartsWith("Retained heap: too few samples past the 50-round warm-up", StringComparison.Ordinal));
+        var csv = await File.ReadAllLinesAsync(Path.Combine(Directory.GetDirectories(_reports).Single(), "resources.csv"));
+        Assert.Equal(3, csv.Count(static l => l.Contains(",server-heap,", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Submit_WithTheCoordinatorKey_SamplesTheServerHeapAtTheStartAndTheEnd()
+    {
+        var report = await RunAsync("submit", "--peers", "2", "--size", "4KiB", "--load", "inject:10/s", "--duration", "1s", "--warmup", "0s", "--heap-interval", "0");
+
+        Assert.Equal(2, report.HeapSamples.Count);
+        Assert.All(report.HeapSamples, static h => Assert.True(h.RetainedBytes > 0, h.ToString()));
     }
 
     public void Dispose()
