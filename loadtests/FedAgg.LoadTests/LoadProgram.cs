@@ -417,7 +417,7 @@ public static class LoadProgram
         var rounds = workload.Rounds.Where(r => (long)r.Round > growth.BaselineRound && (long)r.Round <= growth.EndRound).ToList();
         var updatesPerRound = rounds.Count == 0 ? line.Peers : rounds.Average(static r => r.Updates);
         var preimage = Core.Updates.UpdatePreimage.FixedLength + System.Text.Encoding.UTF8.GetByteCount(workload.TaskId);
-        var byDesign = ByDesignRetention.BytesPerRound(updatesPerRound, preimage, (dataDirectory ?? new string('x', 64)).Length, creditChars: 4);
+        var byDesign = ByDesignRetention.BytesPerRound(updatesPerRound, preimage, (dataDirectory ?? new string('x', 64)).Length);
         var excess = growth.SlopeBytesPerRound - byDesign;
         var passed = excess < RetainedGrowthBoundBytesPerRound;
         var first = samples.First(static s => s.RetainedBytes is not null);
@@ -432,7 +432,7 @@ public static class LoadProgram
             ["GC heap at last collection, MB", Mb(first.GcHeapBytes), Mb(baseline.GcHeapBytes), Mb(last.GcHeapBytes), $"{(last.GcHeapBytes - baseline.GcHeapBytes) / (double)span:0} B (endpoints)"],
             ["server working set (RSS), MB", Mb(first.WorkingSetBytes), Mb(baseline.WorkingSetBytes), Mb(last.WorkingSetBytes), $"{(last.WorkingSetBytes - baseline.WorkingSetBytes) / (double)span:0} B (endpoints)"],
             ["gen2 collections (forced ones included)", LoadReport.Int(first.Gen2Collections), LoadReport.Int(baseline.Gen2Collections), LoadReport.Int(last.Gen2Collections), ""],
-            ["kept by design (journal index, credit history, model list)", "", "", "", $"{byDesign:0} B ({updatesPerRound:0.#} updates per round)"],
+            ["kept by design (journal index, model list)", "", "", "", $"{byDesign:0} B ({updatesPerRound:0.#} updates per round)"],
             ["small-object growth beyond design", "", "", "", $"{excess:0} B (bound {RetainedGrowthBoundBytesPerRound:0} B)"],
         ]));
         var detail = $"retained small-object heap {Mb(growth.BaselineBytes)} MB at round {growth.BaselineRound} → {Mb(growth.EndBytes)} MB at round {growth.EndRound}: {growth.SlopeBytesPerRound:0} B/round " +

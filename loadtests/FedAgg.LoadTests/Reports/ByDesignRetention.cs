@@ -13,9 +13,10 @@ namespace FedAgg.LoadTests.Reports;
 /// the <c>JournalEntry</c> (136) and its five arrays (update id 32, payload hash 32, signer key, preimage, signature 64
 /// bytes), the <c>StoredUpdate</c> (40) and its list slot (8), and entries in <c>ByUpdateId</c>, <c>ByPayloadHash</c>
 /// (task-wide) and <c>BySigner</c> (per round), 24 bytes each plus a 4-byte bucket;</item>
-/// <item>the participant's credit history (<c>ParticipantGrain</c>, one record per published round it took part in):
-/// the <c>CreditRecord</c> (72), its update id as 0x-hex (66 characters), its credit as a decimal string, and its list slot.</item>
 /// </list>
+/// <para>A participant's credit history (<c>ParticipantGrain</c>: a <c>CreditRecord</c> of 72 bytes, its update id as
+/// 0x-hex, its credit as a decimal string and a list slot, per round it took part in) stops growing at
+/// <c>ParticipantState.MaxCreditHistory</c> (32) records, inside the check's warm-up, so it is not in the per-round allowance.</para>
 /// <para>Per round: the store's <c>RoundState</c> (120) with its three paths, list, per-signer dictionary and set,
 /// journal lock and sorted-dictionary node; the task's model list entry (<c>TaskModel</c>, 32, with the model hash as 0x-hex).</para>
 /// <para>Collections that double as they fill (the task-wide dictionaries, the credit lists) add up to as much again in
@@ -61,7 +62,7 @@ public static class ByDesignRetention
         return roundState + paths + updateList + bySigner + reservedSigners + journalLock + sortedNode;
     }
 
-    /// <summary>A participant's credit history per round it took part in.</summary>
+    /// <summary>A participant's credit record (the history keeps at most 32; not part of <see cref="BytesPerRound"/>).</summary>
     /// <param name="creditChars">The credit's decimal digits.</param>
     /// <returns>Bytes.</returns>
     public static long CreditHistoryBytesPerUpdate(int creditChars) => 72 + StringBytes(66) + StringBytes(creditChars) + 8;
@@ -73,11 +74,9 @@ public static class ByDesignRetention
     /// <param name="updatesPerRound">Accepted updates per round.</param>
     /// <param name="preimageBytes">The signed preimage's length.</param>
     /// <param name="dataDirectoryChars">The length of the server's data directory path.</param>
-    /// <param name="creditChars">A credit's decimal digits.</param>
     /// <returns>Bytes per round.</returns>
-    public static double BytesPerRound(double updatesPerRound, int preimageBytes, int dataDirectoryChars, int creditChars) =>
-        (updatesPerRound * (JournalIndexBytesPerUpdate(preimageBytes) + CreditHistoryBytesPerUpdate(creditChars)))
-        + JournalIndexBytesPerRound(dataDirectoryChars) + TaskModelBytesPerRound;
+    public static double BytesPerRound(double updatesPerRound, int preimageBytes, int dataDirectoryChars) =>
+        (updatesPerRound * JournalIndexBytesPerUpdate(preimageBytes)) + JournalIndexBytesPerRound(dataDirectoryChars) + TaskModelBytesPerRound;
 
     private static long Pad(long bytes) => (bytes + 7) & ~7L;
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Numerics;
 using FedAgg.Core.Codecs;
 using FedAgg.Core.Identity;
 using FedAgg.Core.Rounds;
@@ -141,13 +143,35 @@ public sealed class ParticipantGrain(
     public async Task RecordCreditAsync(CreditRecord credit)
     {
         ArgumentNullException.ThrowIfNull(credit);
+        var totals = state.State.CreditTotals;
         var history = state.State.Credits;
-        if (history.Exists(c => c.TaskId == credit.TaskId && c.Round == credit.Round))
+        if (!totals.TryGetValue(credit.TaskId, out var total))
         {
-            return; // a restart re-publishing the round records it again
+            total = TotalOf(history.Where(c => c.TaskId == credit.TaskId)); // state written before totals were kept
         }
 
+        if (total is not null && credit.Round <= total.LastRound)
+        {
+            return; // a restart re-publishing the round records it again; a task's rounds are published in order
+        }
+
+        if (!BigInteger.TryParse(credit.Credit, NumberStyles.None, CultureInfo.InvariantCulture, out var earned))
+        {
+            throw new ArgumentException($"credit '{credit.Credit}' is not a non-negative decimal integer", nameof(credit));
+        }
+
+        var sum = (total is null ? BigInteger.Zero : BigInteger.Parse(total.Credits, CultureInfo.InvariantCulture)) + earned;
+        totals[credit.TaskId] = new CreditTotal(
+            (total?.Rounds ?? 0) + 1,
+            (total?.AcceptedRounds ?? 0) + (credit.Accepted ? 1UL : 0UL),
+            sum.ToString(CultureInfo.InvariantCulture),
+            credit.Round);
         history.Add(credit);
+        if (history.Count > ParticipantState.MaxCreditHistory)
+        {
+            history.RemoveRange(0, history.Count - ParticipantState.MaxCreditHistory);
+        }
+
         await state.WriteStateAsync();
     }
 
@@ -157,7 +181,23 @@ public sealed class ParticipantGrain(
         var s = state.State;
         return Task.FromResult(new ParticipantStatus(
             this.GetPrimaryKeyString(), s.BannedEverywhere, new Dictionary<string, string>(s.BannedTasks, StringComparer.Ordinal), [.. s.AllowedTasks], s.Binding,
-            [.. s.Credits]));
+            [.. s.Credits],
+            new Dictionary<string, CreditTotal>(s.CreditTotals, StringComparer.Ordinal)));
+    }
+
+    private static CreditTotal? TotalOf(IEnumerable<CreditRecord> records)
+    {
+        CreditTotal? total = null;
+        foreach (var record in records)
+        {
+            var credits = (total is null ? BigInteger.Zero : BigInteger.Parse(total.Credits, CultureInfo.InvariantCulture))
+                + BigInteger.Parse(record.Credit, CultureInfo.InvariantCulture);
+            total = new CreditTotal(
+                (total?.Rounds ?? 0) + 1, (total?.AcceptedRounds ?? 0) + (record.Accepted ? 1UL : 0UL),
+                credits.ToString(CultureInfo.InvariantCulture), Math.Max(total?.LastRound ?? 0, record.Round));
+        }
+
+        return total;
     }
 
     private static Task<SubmissionCheck> Refuse(SubmitStatus status, string reason) => Task.FromResult(new SubmissionCheck(status, reason));

@@ -24,14 +24,24 @@ public sealed record AddressBindingRecord(ulong ChainId, string Ledger, string A
 /// <param name="BannedTasks">Task id → ban reason.</param>
 /// <param name="AllowedTasks">Tasks whose allowlist names the peer.</param>
 /// <param name="Binding">The bound address, if any.</param>
-/// <param name="Credits">The participant's credit history: one entry per published round it had an update in, oldest first.</param>
+/// <param name="Credits">The participant's latest credit records (at most <see cref="ParticipantState.MaxCreditHistory"/>,
+/// one per published round it had an update in, oldest first); each round's manifest keeps the full record.</param>
+/// <param name="CreditTotals">Per task: every published round the participant had an update in, summed.</param>
 public sealed record ParticipantStatus(
     string PeerId,
     string? BannedEverywhere,
     IReadOnlyDictionary<string, string> BannedTasks,
     IReadOnlyList<string> AllowedTasks,
     AddressBindingRecord? Binding,
-    IReadOnlyList<CreditRecord> Credits);
+    IReadOnlyList<CreditRecord> Credits,
+    IReadOnlyDictionary<string, CreditTotal> CreditTotals);
+
+/// <summary>A participant's credits in one task, over every published round it had an update in.</summary>
+/// <param name="Rounds">Rounds with an update from it.</param>
+/// <param name="AcceptedRounds">Of those, rounds whose aggregate used its update.</param>
+/// <param name="Credits">Credits earned (decimal).</param>
+/// <param name="LastRound">The latest round counted (rounds are published in order, so an earlier or equal one is a repeat).</param>
+public sealed record CreditTotal(ulong Rounds, ulong AcceptedRounds, string Credits, ulong LastRound);
 
 /// <summary>What one published round paid a participant.</summary>
 /// <param name="TaskId">The task.</param>
@@ -58,6 +68,16 @@ public sealed class ParticipantState
     /// <summary>See <see cref="ParticipantStatus.Binding"/>.</summary>
     public AddressBindingRecord? Binding { get; set; }
 
+    /// <summary>
+    /// How many credit records a participant keeps. Bounded because the state is written whole on every change: an
+    /// unbounded history made each round's write grow with the task's age (quadratic over its life) and kept every
+    /// record in memory for as long as the grain was active.
+    /// </summary>
+    public const int MaxCreditHistory = 32;
+
     /// <summary>See <see cref="ParticipantStatus.Credits"/>.</summary>
     public List<CreditRecord> Credits { get; set; } = [];
+
+    /// <summary>See <see cref="ParticipantStatus.CreditTotals"/>.</summary>
+    public Dictionary<string, CreditTotal> CreditTotals { get; set; } = new(StringComparer.Ordinal);
 }

@@ -62,10 +62,10 @@ public sealed class HeapGrowthTests
         Assert.Equal(72 + 160 + 32 + 8, ByDesignRetention.CreditHistoryBytesPerUpdate(4));
         Assert.Equal(32 + 160 + 8, ByDesignRetention.TaskModelBytesPerRound);
 
-        var perRound = ByDesignRetention.BytesPerRound(4, 163, 40, 4);
+        var perRound = ByDesignRetention.BytesPerRound(4, 163, 40);
 
-        Assert.Equal((4 * (724 + 272)) + ByDesignRetention.JournalIndexBytesPerRound(40) + 200, perRound, 1e-9);
-        Assert.InRange(perRound, 4_000, 8_000);
+        Assert.Equal((4 * 724) + ByDesignRetention.JournalIndexBytesPerRound(40) + 200, perRound, 1e-9);
+        Assert.InRange(perRound, 3_000, 6_000);
     }
 
     [Fact]
