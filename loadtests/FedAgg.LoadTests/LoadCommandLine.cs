@@ -17,7 +17,7 @@ public sealed record LoadCommandLine
     public const string Usage = """
         fedagg-load <scenario> [--duration 30s] [--warmup 5s] [--load inject:50/s|ramp:0-100/s|keep:16]
                     [--target MULTIADDR [--coordinator-key FILE] | --dev [--chain auto|none] [--rule mean] [--server-data DIR]]
-                    [--peers P] [--size 1MiB] [--rounds 200] [--hostile 2] [--max-in-flight 1024] [--grace 10s]
+                    [--peers P] [--size 1MiB] [--rounds 200] [--hostile-rate 10] [--hostile 2] [--max-in-flight 1024] [--grace 10s]
                     [--heap-every 10] [--heap-warmup 50] [--heap-interval 5s] [--report-dir DIR] [--quiet]
         scenarios: submit, model-download, handshake-storm, hostile-mix, rounds
         """;
@@ -79,8 +79,15 @@ public sealed record LoadCommandLine
     /// <summary>Other scenarios with a coordinator key: the time between <c>server.status</c> samples, without forced collection (default 5 s; 0: off).</summary>
     public TimeSpan HeapInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Copies of each hostile peer kind (hostile-mix).</summary>
+    /// <summary>Copies of each hostile peer kind (hostile-mix) when <see cref="HostileRate"/> is 0: closed loops, as fast as the runner goes.</summary>
     public int Hostile { get; init; } = 2;
+
+    /// <summary>
+    /// Hostile iterations started per second per kind (hostile-mix; default 10; 0: <see cref="Hostile"/> closed-loop copies
+    /// instead). A fixed rate makes the attack the same whatever the runner's speed: closed loops on the cores the server
+    /// uses mostly measure the runner starving the server.
+    /// </summary>
+    public int HostileRate { get; init; } = 10;
 
     /// <summary>The most iterations in flight.</summary>
     public int MaxInFlight { get; init; } = 1024;
@@ -113,7 +120,7 @@ public sealed record LoadCommandLine
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var flags = new HashSet<string>(StringComparer.Ordinal);
         string[] valued = ["--duration", "--warmup", "--load", "--target", "--coordinator-key", "--chain", "--rule", "--server-data", "--peers", "--size",
-            "--rounds", "--hostile", "--max-in-flight", "--grace", "--report-dir", "--heap-every", "--heap-warmup", "--heap-interval"];
+            "--rounds", "--hostile", "--hostile-rate", "--max-in-flight", "--grace", "--report-dir", "--heap-every", "--heap-warmup", "--heap-interval"];
         string[] flagged = ["--dev", "--quiet"];
         for (var i = 1; i < args.Count; i++)
         {
@@ -182,6 +189,7 @@ public sealed record LoadCommandLine
             SizeBytes = size,
             Rounds = Int(values, "--rounds", 200, 1, 1_000_000),
             Hostile = Int(values, "--hostile", 2, 1, 1000),
+            HostileRate = Int(values, "--hostile-rate", 10, 0, 10_000),
             MaxInFlight = Int(values, "--max-in-flight", 1024, 1, 1_000_000),
             Grace = DurationValue(values, "--grace", "10s"),
             HeapEvery = Int(values, "--heap-every", 10, 0, 1_000_000),

@@ -270,7 +270,10 @@ public static class LoadProgram
             var clean = await runner.RunAsync([Build(line, "submit-clean", workload.Steps(), maxIterations: maxIterations)], cancellationToken).ConfigureAwait(false);
             var hostile = new HostileWorkload(address, workload);
             var scenarios = new List<Scenario> { Build(line, "submit-hostile", workload.Steps(), warmUp: false, maxIterations: maxIterations) };
-            scenarios.AddRange(hostile.Scenarios().Select(h => Build(line, h.Name, h.Steps, LoadSimulation.KeepConstant(line.Hostile, line.Duration), warmUp: false)));
+            var hostileLoad = line.HostileRate > 0
+                ? LoadSimulation.Inject(line.HostileRate, TimeSpan.FromSeconds(1), line.Duration)
+                : LoadSimulation.KeepConstant(line.Hostile, line.Duration);
+            scenarios.AddRange(hostile.Scenarios().Select(h => Build(line, h.Name, h.Steps, hostileLoad, warmUp: false)));
             var mixed = await runner.RunAsync(scenarios, cancellationToken).ConfigureAwait(false);
             var check = await workload.FinishAsync(cancellationToken).ConfigureAwait(false);
 
@@ -285,7 +288,9 @@ public static class LoadProgram
             var result = new RunResult(clean.StartedAt, clean.Elapsed + mixed.Elapsed, [.. clean.Scenarios, .. mixed.Scenarios]);
             var report = new LoadReport("fedagg-load hostile-mix", result);
             AddWorkloadSettings(report, line, workload);
-            report.Settings.Add(new("hostile copies per kind", line.Hostile.ToString(CultureInfo.InvariantCulture)));
+            report.Settings.Add(line.HostileRate > 0
+                ? new("hostile load per kind", $"inject {line.HostileRate}/s")
+                : new("hostile load per kind", $"{line.Hostile} closed-loop copies"));
             AddManifestCheck(report, check, workload);
             report.Checks.Add(new ReportCheck("server serves the model after the hostile phase", alive, alive ? "model fetched" : "fetch failed"));
             var cleanSubmit = clean.Scenario("submit-clean").Step("submit");

@@ -57,6 +57,18 @@ public class LoadCommandLineTests
         Assert.NotNull(line.Target?.PeerId);
     }
 
+    [Fact]
+    public void Parse_HostileRate_DefaultsToTenPerSecondAndZeroMeansClosedLoops()
+    {
+        var address = "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWEShbrmsp9w9YzH9W592NLRZDykB5PSFEbaeXoC3ZyGc8";
+
+        Assert.Equal(10, LoadCommandLine.Parse(["hostile-mix", "--target", address]).HostileRate);
+        Assert.Equal(25, LoadCommandLine.Parse(["hostile-mix", "--target", address, "--hostile-rate", "25"]).HostileRate);
+        var closed = LoadCommandLine.Parse(["hostile-mix", "--target", address, "--hostile-rate", "0", "--hostile", "4"]);
+        Assert.Equal((0, 4), (closed.HostileRate, closed.Hostile));
+        Assert.Throws<FormatException>(() => LoadCommandLine.Parse(["hostile-mix", "--target", address, "--hostile-rate", "-1"]));
+    }
+
     [Theory]
     [InlineData("nothing")]
     [InlineData("submit")]
