@@ -200,10 +200,25 @@ public sealed class FedAggClient : IAsyncDisposable
         await using (stream.ConfigureAwait(false))
         {
             // The payload is written beside the read: the server may answer early and stop reading.
-            var writing = WritePayloadAsync(stream, request.Encode(), payload, timeout.Token);
+            using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+            var writing = WritePayloadAsync(stream, request.Encode(), payload, stopWriting.Token);
             stream.MaxMessageBytes = SubmitReceipt.MaxEncodedLength;
             var raw = await stream.ReadMessageAsync(timeout.Token).ConfigureAwait(false) ?? throw new FedAggProtocolException("The server closed the submit stream without a receipt.");
-            await writing.ConfigureAwait(false);
+            if (!writing.IsCompleted)
+            {
+                // An answer before the whole payload went out: the server stopped reading and will not open the window
+                // again (docs/PROTOCOL.md), so stop writing and reset the stream instead of waiting on it.
+                await stopWriting.CancelAsync().ConfigureAwait(false);
+                stream.Reset();
+            }
+
+            try
+            {
+                await writing.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopWriting.IsCancellationRequested && !timeout.IsCancellationRequested)
+            {
+            }
             if (!SubmitReceipt.TryDecode(raw.Span, out var receipt, out var error))
             {
                 throw new FedAggProtocolException($"The server's SubmitReceipt is malformed: {error}");

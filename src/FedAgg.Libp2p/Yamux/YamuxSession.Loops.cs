@@ -390,7 +390,6 @@ public sealed partial class YamuxSession
             return;
         }
 
-        bool signal;
         lock (_gate)
         {
             if (stream._inboundClosed)
@@ -400,33 +399,28 @@ public sealed partial class YamuxSession
 
             if (stream._inputAbandoned)
             {
-                signal = CreditLocked(stream, payload.Length);
+                // Dropped, and the window is not given back: a peer that keeps sending after the reader stopped (a
+                // rejected upload, say) gets at most the window it already had, not the whole stream's worth decrypted
+                // and thrown away. It learns why from the answer and stops, or stalls.
+                return;
             }
-            else
+
+            var writer = stream._inbound.Writer;
+            foreach (var segment in payload)
             {
-                var writer = stream._inbound.Writer;
-                foreach (var segment in payload)
-                {
-                    writer.Write(segment.Span);
-                }
-
-                // The inbound pipe never pauses (the window bounds it), so this completes synchronously.
-                var flush = writer.FlushAsync();
-                if (!flush.IsCompleted)
-                {
-                    throw new InvalidOperationException("An inbound stream pipe paused its writer.");
-                }
-
-                _ = flush.Result;
-                stream._buffered += payload.Length;
-                DataBuffered?.Invoke(stream);
-                signal = false;
+                writer.Write(segment.Span);
             }
-        }
 
-        if (signal)
-        {
-            SignalWriter();
+            // The inbound pipe never pauses (the window bounds it), so this completes synchronously.
+            var flush = writer.FlushAsync();
+            if (!flush.IsCompleted)
+            {
+                throw new InvalidOperationException("An inbound stream pipe paused its writer.");
+            }
+
+            _ = flush.Result;
+            stream._buffered += payload.Length;
+            DataBuffered?.Invoke(stream);
         }
     }
 

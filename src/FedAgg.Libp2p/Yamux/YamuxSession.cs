@@ -313,7 +313,6 @@ public sealed partial class YamuxSession : IAsyncDisposable
 
     internal void OnInputAbandoned(YamuxStream stream)
     {
-        bool signal;
         lock (_gate)
         {
             if (stream._inputAbandoned)
@@ -321,15 +320,9 @@ public sealed partial class YamuxSession : IAsyncDisposable
                 return;
             }
 
+            // What was buffered is dropped with the pipe and not credited back (see DeliverPayload).
             stream._inputAbandoned = true;
-            var buffered = stream._buffered;
             stream._buffered = 0;
-            signal = CreditLocked(stream, buffered);
-        }
-
-        if (signal)
-        {
-            SignalWriter();
         }
     }
 

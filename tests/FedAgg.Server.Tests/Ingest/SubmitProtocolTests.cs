@@ -124,6 +124,34 @@ public sealed class SubmitProtocolTests
     }
 
     [Fact]
+    public async Task Submit_EarlyRejectionOfAnUploadLargerThanTheWindow_ClientGetsTheReceiptWithoutSendingTheRest()
+    {
+        // 1 MiB of payload, four times the Yamux window: the server answers after the header and stops reading, so the
+        // client must stop writing on the receipt rather than wait for window that will not come.
+        const int elements = 1 << 18;
+        using var data = new TempDirectory();
+        await using var server = await TestServer.StartAsync(data.Path, TestServer.Settings(elements));
+        var task = await server.TaskAsync();
+        using var key = Core.Identity.Ed25519PrivateKey.Generate();
+        await using var client = await Client.FedAggClient.ConnectAsync(server.Address, key, new Client.FedAggClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
+        var payload = Participant.RandomPayload(elements);
+        var request = SubmitRequest.Create(Participant.Preimage(TestServer.TaskId, 1, task.CurrentModelHash, payload), key);
+        var signature = request.Signature.ToArray();
+        signature[10] ^= 0x01;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var outcome = await client.SubmitAsync(request with { Signature = signature }, payload).WaitAsync(TestServer.Timeout);
+
+        Assert.Equal(SubmitStatus.BadSignature, outcome.Receipt.Status);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the rejected submission took {watch.Elapsed}");
+        Assert.Empty(server.Server.Stores.Updates.ReadRound(TestServer.TaskId, 1));
+
+        // The connection is still good for the next submission.
+        var good = SubmitRequest.Create(Participant.Preimage(TestServer.TaskId, 1, task.CurrentModelHash, payload), key);
+        Assert.Equal(SubmitStatus.Accepted, (await client.SubmitAsync(good, payload).WaitAsync(TestServer.Timeout)).Receipt.Status);
+    }
+
+    [Fact]
     public async Task Submit_PayloadOverServerLimit_TooLarge()
     {
         using var data = new TempDirectory();

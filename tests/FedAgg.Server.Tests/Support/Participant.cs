@@ -111,6 +111,12 @@ public sealed class Participant : IAsyncDisposable
                 }
             });
             var raw = await stream.ReadMessageAsync(timeout.Token) ?? throw new InvalidOperationException("The server closed the stream without a receipt.");
+            if (!writing.IsCompleted)
+            {
+                // Answered before the whole payload: the server stopped reading (docs/PROTOCOL.md); stop as a client must.
+                stream.Reset();
+            }
+
             await writing.WaitAsync(TestServer.Timeout);
             Assert.True(SubmitReceipt.TryDecode(raw.Span, out var receipt, out var error), error);
             return new SubmitResult(receipt, raw.ToArray());
