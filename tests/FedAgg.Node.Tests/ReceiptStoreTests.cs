@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using FedAgg.Core.Merkle;
 using FedAgg.Core.Updates;
-using FedAgg.Server.Tests.Support;
 
 namespace FedAgg.Node.Tests;
 

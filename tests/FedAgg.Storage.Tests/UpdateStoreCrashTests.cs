@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using FedAgg.Storage.Tests.TestSupport;
 using FedAgg.TestKit.Processes;
 using Xunit.Abstractions;
 

@@ -161,22 +161,3 @@ public sealed class RecordingCloseHandler : IRoundCloseHandler
         return Task.CompletedTask;
     }
 }
-
-/// <summary>A temporary directory removed at dispose.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public TempDirectory() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"fedagg-server-{Guid.NewGuid():N}");
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}

@@ -1,5 +1,4 @@
 using FedAgg.Storage.Models;
-using FedAgg.Storage.Tests.TestSupport;
 using FedAgg.TestKit.Processes;
 
 namespace FedAgg.Storage.Tests.Models;

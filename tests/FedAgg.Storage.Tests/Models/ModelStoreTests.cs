@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using FedAgg.Core.Tensors;
 using FedAgg.Storage.Models;
-using FedAgg.Storage.Tests.TestSupport;
 
 namespace FedAgg.Storage.Tests.Models;
 
