@@ -241,19 +241,7 @@ public sealed class JsParticipant : IAsyncDisposable
             Add(arguments, "--bind-address", options.BindAddress);
         }
 
-        start.Environment.Remove("NODE_OPTIONS");
-        start.Environment.Remove("DEBUG");
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {NodeRunner.Executable} {ScriptPath}.");
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new InvalidOperationException(
-                $"`{NodeRunner.Executable}` could not be started ({exception.Message}): install Node.js 20+ and run `npm ci` in {RepositoryRoot.Path} (./test.sh does this).",
-                exception);
-        }
+        var process = NodeRunner.StartScript(start, ScriptPath);
 
         // The script bounds each wait by the timeout and the whole run by a watchdog of timeout × (3 × rounds + 2);
         // the driver allows a little more so the script's own error wins.

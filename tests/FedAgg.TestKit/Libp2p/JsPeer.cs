@@ -98,19 +98,7 @@ public sealed class JsPeer : IAsyncDisposable
             start.ArgumentList.Add(agentVersion);
         }
 
-        start.Environment.Remove("NODE_OPTIONS");
-        start.Environment.Remove("DEBUG");
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {NodeRunner.Executable} {ScriptPath}.");
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new InvalidOperationException(
-                $"`{NodeRunner.Executable}` could not be started ({exception.Message}): install Node.js 20+ and run `npm ci` in {RepositoryRoot.Path} (./test.sh does this).",
-                exception);
-        }
+        var process = NodeRunner.StartScript(start, ScriptPath);
 
         var peer = new JsPeer(process);
         try
@@ -165,9 +153,7 @@ public sealed class JsPeer : IAsyncDisposable
         start.ArgumentList.Add(address);
         start.ArgumentList.Add("--cases");
         start.ArgumentList.Add(string.Join(',', cases));
-        start.Environment.Remove("NODE_OPTIONS");
-        start.Environment.Remove("DEBUG");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {NodeRunner.Executable} {ScriptPath}.");
+        using var process = NodeRunner.StartScript(start, ScriptPath);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var deadline = new CancellationTokenSource(timeout);

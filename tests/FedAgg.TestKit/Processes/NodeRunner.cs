@@ -21,6 +21,28 @@ public static class NodeRunner
     /// <summary>The folder holding FedAgg.sln, found by walking up from the test binaries, the working directory or this source file.</summary>
     public static string RepositoryRoot => TestKit.RepositoryRoot.Path;
 
+    /// <summary>
+    /// Starts <c>node</c> with <paramref name="start"/> (its file name is taken to be <see cref="Executable"/>) for the
+    /// script <paramref name="scriptPath"/>, without the caller's <c>NODE_OPTIONS</c> and <c>DEBUG</c> (they change what
+    /// node prints); a missing node fails with how to install it.
+    /// </summary>
+    public static Process StartScript(ProcessStartInfo start, string scriptPath)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        start.Environment.Remove("NODE_OPTIONS");
+        start.Environment.Remove("DEBUG");
+        try
+        {
+            return Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Executable} {scriptPath}.");
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new InvalidOperationException(
+                $"`{Executable}` could not be started ({exception.Message}): install Node.js 20+ and run `npm ci` in {RepositoryRoot} (./test.sh does this).",
+                exception);
+        }
+    }
+
     /// <summary>Fails the test, saying how to fix it, unless node runs and node_modules holds @openzeppelin/merkle-tree.</summary>
     public static async Task RequireMerkleTreeAsync()
     {
