@@ -150,21 +150,14 @@ public static class Curve25519
         ulong t0 = element.L0, t1 = element.L1, t2 = element.L2, t3 = element.L3, t4 = element.L4;
 
         // Two carry passes bring every limb below 2^51 (the value below 2^255).
-        for (var pass = 0; pass < 2; pass++)
-        {
-            t1 += t0 >> 51; t0 &= Mask51;
-            t2 += t1 >> 51; t1 &= Mask51;
-            t3 += t2 >> 51; t2 &= Mask51;
-            t4 += t3 >> 51; t3 &= Mask51;
-            t0 += 19 * (t4 >> 51); t4 &= Mask51;
-        }
+        CarryUp(ref t0, ref t1, ref t2, ref t3, ref t4);
+        t0 += 19 * (t4 >> 51); t4 &= Mask51;
+        CarryUp(ref t0, ref t1, ref t2, ref t3, ref t4);
+        t0 += 19 * (t4 >> 51); t4 &= Mask51;
 
         // Now 0 ≤ t < 2^255. Add 19: the value reaches 2^255 exactly when t ≥ p, and that overflow is folded back.
         t0 += 19;
-        t1 += t0 >> 51; t0 &= Mask51;
-        t2 += t1 >> 51; t1 &= Mask51;
-        t3 += t2 >> 51; t2 &= Mask51;
-        t4 += t3 >> 51; t3 &= Mask51;
+        CarryUp(ref t0, ref t1, ref t2, ref t3, ref t4);
         t0 += 19 * (t4 >> 51); t4 &= Mask51;
 
         // Now t + 19 mod 2^255 sits in [19, 2^255); adding 2^255 − 19 and dropping bit 255 gives t mod p.
@@ -173,16 +166,23 @@ public static class Curve25519
         t2 += (1UL << 51) - 1;
         t3 += (1UL << 51) - 1;
         t4 += (1UL << 51) - 1;
-        t1 += t0 >> 51; t0 &= Mask51;
-        t2 += t1 >> 51; t1 &= Mask51;
-        t3 += t2 >> 51; t2 &= Mask51;
-        t4 += t3 >> 51; t3 &= Mask51;
+        CarryUp(ref t0, ref t1, ref t2, ref t3, ref t4);
         t4 &= Mask51;
 
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, t0 | (t1 << 51));
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], (t1 >> 13) | (t2 << 38));
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[16..], (t2 >> 26) | (t3 << 25));
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[24..], (t3 >> 39) | (t4 << 12));
+    }
+
+    /// <summary>Moves each limb's bits above 51 into the next limb (the top limb keeps its carry).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CarryUp(ref ulong t0, ref ulong t1, ref ulong t2, ref ulong t3, ref ulong t4)
+    {
+        t1 += t0 >> 51; t0 &= Mask51;
+        t2 += t1 >> 51; t1 &= Mask51;
+        t3 += t2 >> 51; t2 &= Mask51;
+        t4 += t3 >> 51; t3 &= Mask51;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
