@@ -25,20 +25,18 @@ internal sealed class NoiseBindingCache
         _generationSize = capacity / 2;
     }
 
-    /// <summary>Whether exactly these bytes verified before.</summary>
-    public bool Contains(ReadOnlySpan<byte> identityKey, ReadOnlySpan<byte> staticKey, ReadOnlySpan<byte> signature)
+    /// <summary>Whether the binding with this <see cref="KeyOf"/> verified before.</summary>
+    public bool Contains(UInt128 key)
     {
-        var key = Digest(identityKey, staticKey, signature);
         lock (_gate)
         {
             return _young.Contains(key) || _old.Contains(key);
         }
     }
 
-    /// <summary>Remembers bytes that just verified.</summary>
-    public void Add(ReadOnlySpan<byte> identityKey, ReadOnlySpan<byte> staticKey, ReadOnlySpan<byte> signature)
+    /// <summary>Remembers the binding with this <see cref="KeyOf"/>, which just verified.</summary>
+    public void Add(UInt128 key)
     {
-        var key = Digest(identityKey, staticKey, signature);
         lock (_gate)
         {
             if (_young.Count >= _generationSize)
@@ -52,7 +50,7 @@ internal sealed class NoiseBindingCache
     }
 
     /// <summary>128 bits of SHA-256 over the length-prefixed parts: collisions would need a SHA-256 weakness.</summary>
-    private static UInt128 Digest(ReadOnlySpan<byte> identityKey, ReadOnlySpan<byte> staticKey, ReadOnlySpan<byte> signature)
+    public static UInt128 KeyOf(ReadOnlySpan<byte> identityKey, ReadOnlySpan<byte> staticKey, ReadOnlySpan<byte> signature)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Append(hash, identityKey);

@@ -104,14 +104,15 @@ internal static class NoiseHandshake
             throw Fail($"the identity key is not usable ({keyError})");
         }
 
-        if (bindingCache is null || !bindingCache.Contains(payload.IdentityKey, remoteStatic, payload.IdentitySignature))
+        var binding = bindingCache is null ? default : NoiseBindingCache.KeyOf(payload.IdentityKey, remoteStatic, payload.IdentitySignature);
+        if (bindingCache is null || !bindingCache.Contains(binding))
         {
             if (!key.Verify(NoiseHandshakePayload.SignedBytes(remoteStatic), payload.IdentitySignature))
             {
                 throw Fail($"the identity signature of {key.PeerId} over its Noise static key is invalid");
             }
 
-            bindingCache?.Add(payload.IdentityKey, remoteStatic, payload.IdentitySignature);
+            bindingCache?.Add(binding);
         }
 
         if (expectedRemote is not null && !expectedRemote.Equals(key.PeerId))

@@ -181,7 +181,7 @@ public sealed class NoiseHandshakeTests
         }
 
         Assert.True(NoiseHandshakePayload.TryDecode(listenerStatic.GetPayload([]), out var payload, out _));
-        Assert.True(cache.Contains(payload.IdentityKey, listenerStatic.PublicKey, payload.IdentitySignature));
+        Assert.True(cache.Contains(NoiseBindingCache.KeyOf(payload.IdentityKey, listenerStatic.PublicKey, payload.IdentitySignature)));
     }
 
     [Fact]
@@ -192,7 +192,7 @@ public sealed class NoiseHandshakeTests
         using var victimStatic = NoiseStaticKey.Generate(victim);
         var cache = new NoiseBindingCache(16);
         Assert.True(NoiseHandshakePayload.TryDecode(victimStatic.GetPayload([]), out var victimPayload, out _));
-        cache.Add(victimPayload.IdentityKey, victimStatic.PublicKey, victimPayload.IdentitySignature);
+        cache.Add(NoiseBindingCache.KeyOf(victimPayload.IdentityKey, victimStatic.PublicKey, victimPayload.IdentitySignature));
 
         // An attacker replays the victim's identity key and signature, but runs the handshake with its own static key.
         var pair = DuplexPipePair.Create();
@@ -210,19 +210,19 @@ public sealed class NoiseHandshakeTests
     public void BindingCache_PastItsCapacity_ForgetsTheOldestAndStaysBounded()
     {
         var cache = new NoiseBindingCache(4);
-        byte[] Key(int i) => BitConverter.GetBytes(i);
+        UInt128 Key(int i, byte[]? staticKey = null, byte[]? signature = null) => NoiseBindingCache.KeyOf(BitConverter.GetBytes(i), staticKey ?? [1], signature ?? [2]);
 
         for (var i = 0; i < 6; i++)
         {
-            cache.Add(Key(i), [1], [2]);
+            cache.Add(Key(i));
         }
 
-        Assert.False(cache.Contains(Key(0), [1], [2]));
-        Assert.False(cache.Contains(Key(1), [1], [2]));
-        Assert.True(cache.Contains(Key(4), [1], [2]));
-        Assert.True(cache.Contains(Key(5), [1], [2]));
-        Assert.False(cache.Contains(Key(5), [1], [3]));
-        Assert.False(cache.Contains(Key(5), [1, 2], []));
+        Assert.False(cache.Contains(Key(0)));
+        Assert.False(cache.Contains(Key(1)));
+        Assert.True(cache.Contains(Key(4)));
+        Assert.True(cache.Contains(Key(5)));
+        Assert.False(cache.Contains(Key(5, signature: [3])));
+        Assert.False(cache.Contains(Key(5, staticKey: [1, 2], signature: [])));
     }
 
     [Fact]
