@@ -7,7 +7,7 @@
 #   ./bench.sh updates [seconds]                     Ed25519 verify/sign, streaming SHA-256, Merkle trees
 #   ./bench.sh store [--sizes 1k,1m,64m] [--writers 8] [--seconds 5]   update store: fsync per update vs group commit
 #   ./bench.sh libp2p [--quick] [--js] [--runs N] [--dialers N] [--only …]   libp2p data path vs raw TCP, ChaCha20-Poly1305, js-libp2p
-#   ./bench.sh load <scenario> [options]   load scenarios against a server child process (loadtests/FedAgg.LoadTests/README.md)
+#   ./bench.sh load <scenario> [options]   load scenarios against a server child process (loadtests/README.md)
 #   ./bench.sh --help
 # The table goes to stdout and to loadtests/reports/bench-<UTC timestamp>.md. numpy columns need Debian's
 # /usr/bin/python3 with numpy (apt-get install python3-numpy libopenblas0-pthread); without it they are left out.
